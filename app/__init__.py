@@ -1,0 +1,1 @@
+"""Identity gateway: Stripe-Identity-style VerificationSessions over GraphQL."""

@@ -1,0 +1,229 @@
+"""Command line: `python -m app serve | migrate | keys create | flows create | export-schema`.
+
+Every command that touches the database first brings it to the newest migration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app import logs
+from app.db import create_engine, write_session
+from app.domain.access import Scope
+from app.domain.errors import DomainError
+from app.migrations import upgrade
+from app.settings import Settings, SettingsError
+from app.store import accounts, flows
+
+_ACCOUNT = re.compile(r"^acct_[0-9A-Za-z]{1,60}$")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    handler = args.handler
+    result: int = handler(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database to the newest revision")
+    migrate.set_defaults(handler=_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        required=True, metavar="action"
+    )
+    create_key = keys.add_parser("create", help="create a key and print it once (last line)")
+    create_key.add_argument("--mode", choices=["test", "live"], required=True)
+    create_key.add_argument("--account", type=_account_id, help="acct_…; created if new")
+    create_key.add_argument("--restricted", action="store_true", help="a read-only key (rk_…)")
+    create_key.set_defaults(handler=_create_key)
+
+    flow_commands = commands.add_parser("flows", help="manage verification flows").add_subparsers(
+        required=True, metavar="action"
+    )
+    create_flow = flow_commands.add_parser(
+        "create", help="create a flow and print its id (last line)"
+    )
+    create_flow.add_argument("--mode", choices=["test", "live"], required=True)
+    create_flow.add_argument("--type", choices=["document", "id_number"], required=True)
+    create_flow.add_argument(
+        "--options",
+        type=_json_object,
+        default={},
+        help='camelCase JSON, e.g. {"document": {"requireMatchingSelfie": true}}',
+    )
+    create_flow.add_argument(
+        "--account", type=_account_id, help="acct_…; the default account if omitted"
+    )
+    create_flow.set_defaults(handler=_create_flow)
+
+    export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, help="file to write; stdout when omitted")
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise argparse.ArgumentTypeError(
+            f"account ids look like acct_ followed by letters and digits, got {value!r}"
+        )
+    return value
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--options is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError("--options must be a JSON object")
+    return parsed
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    address = f"http://{args.host}:{args.port}"
+    if "PUBLIC_BASE_URL" not in os.environ:
+        settings = replace(settings, public_base_url=address)
+    upgrade(settings.database_url)
+    key = asyncio.run(_first_key(settings))
+    if key is not None:
+        # The one place a key is ever printed: the first start of a fresh database.
+        print(
+            "\n  A test-mode secret key was created for the default account (shown once):\n\n"
+            f"    {key}\n\n"
+            f"  GraphiQL: {address}/graphql  (add the header  Authorization: Bearer <key>)\n",
+            flush=True,
+        )
+    else:
+        print(f"\n  GraphiQL: {address}/graphql\n", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+    return 0
+
+
+async def _first_key(settings: Settings) -> str | None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with write_session(engine) as db:
+            if await accounts.any_key_exists(db):
+                return None
+            return await accounts.create_key(db, account_id=None, livemode=False, restricted=False)
+    finally:
+        await engine.dispose()
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    print("database is at the newest revision")
+    return 0
+
+
+def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+
+    async def create() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            async with write_session(engine) as db:
+                return await accounts.create_key(
+                    db,
+                    account_id=args.account,
+                    livemode=args.mode == "live",
+                    restricted=args.restricted,
+                )
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(create())
+    kind = "restricted" if args.restricted else "secret"
+    print(
+        f"Created a {args.mode}-mode {kind} key. It is shown once; store it now:", file=sys.stderr
+    )
+    print(key)
+    return 0
+
+
+def _create_flow(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+
+    async def create() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            async with write_session(engine) as db:
+                account_id = args.account or (await accounts.default_account(db)).id
+                await accounts.ensure_account(db, account_id=account_id)
+                scope = Scope(account_id=account_id, livemode=args.mode == "live")
+                flow = await flows.create_flow(
+                    db, scope=scope, type=args.type, options=_snake_options(args.options)
+                )
+                return flow.id
+        finally:
+            await engine.dispose()
+
+    try:
+        flow_id = asyncio.run(create())
+    except DomainError as error:
+        where = ".".join(error.field or [])
+        print(f"error: {where}: {error.message}", file=sys.stderr)
+        return 2
+    print(flow_id)
+    return 0
+
+
+def _snake_options(value: Any) -> Any:
+    """camelCase input JSON in the domain's shape: snake_case keys, lowercase document types."""
+    if isinstance(value, dict):
+        return {
+            re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): _snake_options(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [item.lower() if isinstance(item, str) else item for item in value]
+    return value
+
+
+def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from app.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if args.output is None:
+        sys.stdout.write(sdl)
+    else:
+        args.output.write_text(sdl, encoding="utf-8")
+    return 0

@@ -1,0 +1,139 @@
+"""Database tables. Values are stored in Stripe's shape (snake_case JSON, lowercase enum strings).
+
+No GraphQL here: every surface reads the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC timestamp with microseconds, the same on SQLite and Postgres.
+
+    Postgres keeps `timestamptz`; SQLite keeps a naive ISO string in UTC, which sorts correctly
+    because every value has the same fixed width. Reads always come back timezone-aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass a UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(*, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def _json(*, nullable: bool = True) -> Any:
+    return Field(sa_column=Column(JSONDocument, nullable=nullable))
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: str = Field(primary_key=True, max_length=64)
+    is_default: bool = Field(default=False)
+    created: datetime = _timestamp()
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored only as its SHA-256 digest."""
+
+    __tablename__ = "api_keys"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(foreign_key="accounts.id", index=True, max_length=64)
+    livemode: bool
+    restricted: bool
+    created: datetime = _timestamp()
+
+
+class VerificationFlow(SQLModel, table=True):
+    """A stored template of a session's type and options (`vf_…`)."""
+
+    __tablename__ = "verification_flows"
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(foreign_key="accounts.id", max_length=64)
+    livemode: bool
+    type: str = Field(max_length=32)
+    options: dict[str, Any] = _json(nullable=False)
+    created: datetime = _timestamp()
+
+
+class VerificationSession(SQLModel, table=True):
+    __tablename__ = "verification_sessions"
+    # Every list query is scoped to (account, mode) and ordered by (created, id); each index ends
+    # in those two columns so a page is a seek on the index, never a sort or an OFFSET.
+    __table_args__ = (
+        Index("ix_sessions_scope_created", "account_id", "livemode", "created", "id"),
+        Index("ix_sessions_scope_status", "account_id", "livemode", "status", "created", "id"),
+        Index(
+            "ix_sessions_scope_client_reference",
+            "account_id",
+            "livemode",
+            "client_reference_id",
+            "created",
+            "id",
+        ),
+        Index(
+            "ix_sessions_scope_customer",
+            "account_id",
+            "livemode",
+            "related_customer",
+            "created",
+            "id",
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(foreign_key="accounts.id", max_length=64)
+    livemode: bool
+    created: datetime = _timestamp()
+    status: str = Field(max_length=32)
+    type: str = Field(max_length=32)
+    verification_flow: str | None = Field(default=None, max_length=64)
+    client_reference_id: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    related_customer: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    return_url: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    metadata_: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSONDocument, nullable=False)
+    )
+    options: dict[str, Any] = _json(nullable=False)
+    provided_details: dict[str, str] | None = _json()
+    last_error: dict[str, Any] | None = _json()
+    last_verification_report: str | None = Field(default=None, max_length=64)
+    verified_outputs: dict[str, Any] | None = _json()
+    redaction_status: str | None = Field(default=None, max_length=32)
+    # The client secret is returned to secret keys as Stripe returns it, so it is stored; it is
+    # never logged. The url token is looked up when the hosted page is opened.
+    client_secret: str | None = Field(default=None, max_length=128)
+    client_secret_expires_at: datetime | None = _timestamp(nullable=True)
+    url_token: str | None = Field(default=None, max_length=64, unique=True)
+    url_expires_at: datetime | None = _timestamp(nullable=True)

@@ -1,0 +1,173 @@
+"""Input types of the mutations and filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from app.domain.sessions import KEEP
+from app.schema.enums import DocumentType, VerificationSessionStatus, VerificationSessionType
+from app.schema.scalars import Metadata
+
+
+@strawberry.input(description="Options for the document check.")
+class VerificationSessionDocumentOptionsInput:
+    allowed_types: list[DocumentType] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Document types to accept, at least one; omit to accept all three.",
+    )
+    require_id_number: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Also collect an ID number and check it."
+    )
+    require_live_capture: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Accept only a live photo of the document."
+    )
+    require_matching_selfie: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Also capture a selfie and match it to the document."
+    )
+
+
+@strawberry.input(description="Options for the verification checks.")
+class VerificationSessionOptionsInput:
+    document: VerificationSessionDocumentOptionsInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Document check options. On update, a given value replaces the stored one whole; null clears it.",
+    )
+
+
+@strawberry.input(description="Details about the user being verified; may be shown to the user.")
+class VerificationSessionProvidedDetailsInput:
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An email address such as `jenny@example.com`, at most 5000 characters.",
+    )
+    phone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A phone number in E.164 format, such as `+14155550123` (7 to 15 digits).",
+    )
+
+
+@strawberry.input(description="Create a verification session.")
+class CreateVerificationSessionInput:
+    type: VerificationSessionType | None = strawberry.field(
+        default=None,
+        description="DOCUMENT or ID_NUMBER. Required unless `verificationFlow` is given; not both.",
+    )
+    verification_flow: str | None = strawberry.field(
+        default=None,
+        description="A verification flow (`vf_…`) whose type and options the session copies.",
+    )
+    client_reference_id: str | None = strawberry.field(
+        default=None,
+        description="Your own reference for the user (customer id, session id), at most 5000 characters.",
+    )
+    metadata: Metadata | None = strawberry.field(
+        default=None,
+        description="Key-value pairs to store: at most 50 keys of at most 40 characters (no `[` or `]`), values at most 500 characters. Keys with an empty value are dropped.",
+    )
+    options: VerificationSessionOptionsInput | None = strawberry.field(
+        default=None, description="Options for the verification checks."
+    )
+    provided_details: VerificationSessionProvidedDetailsInput | None = strawberry.field(
+        default=None, description="Details about the user, checked for shape."
+    )
+    related_customer: str | None = strawberry.field(
+        default=None, description="A customer id such as `cus_123`, at most 5000 characters."
+    )
+    return_url: str | None = strawberry.field(
+        default=None,
+        description="Absolute http(s) URL the hosted page links back to when the user is done, at most 5000 characters.",
+    )
+
+
+@strawberry.input(
+    description="Update a session in REQUIRES_INPUT. Omitted fields stay as they are."
+)
+class UpdateVerificationSessionInput:
+    id: strawberry.ID = strawberry.field(description="The session to update (`vs_…`).")
+    metadata: Metadata | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Keys to merge into the stored metadata: a key set to `""` is removed, null removes every key. The result may hold at most 50 keys (key at most 40 characters, no `[` or `]`; value at most 500).',
+    )
+    options: VerificationSessionOptionsInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A given `document` replaces the stored document options whole; null clears them.",
+    )
+    provided_details: VerificationSessionProvidedDetailsInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces the stored details whole; null clears them.",
+    )
+    type: VerificationSessionType | None = strawberry.field(
+        default=strawberry.UNSET, description="DOCUMENT or ID_NUMBER."
+    )
+
+
+@strawberry.input(description="Bounds on a timestamp; every given bound applies.")
+class DateTimeFilter:
+    gt: datetime | None = strawberry.field(default=None, description="Strictly after this moment.")
+    gte: datetime | None = strawberry.field(default=None, description="At or after this moment.")
+    lt: datetime | None = strawberry.field(default=None, description="Strictly before this moment.")
+    lte: datetime | None = strawberry.field(default=None, description="At or before this moment.")
+
+
+@strawberry.input(description="Narrow a list of sessions; every given condition applies.")
+class VerificationSessionFilter:
+    status: VerificationSessionStatus | None = strawberry.field(
+        default=None, description="Only sessions with this status (one status)."
+    )
+    client_reference_id: str | None = strawberry.field(
+        default=None, description="Only sessions with exactly this client reference id."
+    )
+    related_customer: str | None = strawberry.field(
+        default=None, description="Only sessions for exactly this customer (`cus_…`)."
+    )
+    created: DateTimeFilter | None = strawberry.field(
+        default=None, description="Only sessions created within these bounds."
+    )
+
+
+def options_value(options: VerificationSessionOptionsInput | None) -> dict[str, Any] | None:
+    """The input in the domain's shape, holding only what the caller sent (KEEP if omitted)."""
+    if options is strawberry.UNSET:
+        return KEEP
+    if options is None:
+        return None
+    if options.document is strawberry.UNSET:
+        return {}
+    document = options.document
+    if document is None:
+        return {"document": None}
+    values = {
+        "allowed_types": (
+            [item.value for item in document.allowed_types] if document.allowed_types else None
+        ),
+        "require_id_number": document.require_id_number,
+        "require_live_capture": document.require_live_capture,
+        "require_matching_selfie": document.require_matching_selfie,
+    }
+    return {"document": {key: value for key, value in values.items() if _sent(value)}}
+
+
+def provided_details_value(
+    details: VerificationSessionProvidedDetailsInput | None,
+) -> dict[str, Any] | None:
+    if details is strawberry.UNSET:
+        return KEEP
+    if details is None:
+        return None
+    values = {"email": details.email, "phone": details.phone}
+    return {key: value for key, value in values.items() if _sent(value)}
+
+
+def keep_unset(value: Any) -> Any:
+    """Strawberry's UNSET (field omitted) as the domain's KEEP; an enum as its value."""
+    if value is strawberry.UNSET:
+        return KEEP
+    return value.value if isinstance(value, Enum) else value
+
+
+def _sent(value: Any) -> bool:
+    return value is not None and value is not strawberry.UNSET

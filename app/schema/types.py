@@ -1,0 +1,304 @@
+"""Object types of the schema, mapped from stored rows. Resolvers here only read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain import sessions
+from app.domain.sessions import hosted_url
+from app.models import VerificationSession as SessionRow
+from app.schema.context import Context
+from app.schema.enums import (
+    DocumentType,
+    IdNumberType,
+    RedactionStatus,
+    Sex,
+    VerificationSessionErrorCode,
+    VerificationSessionStatus,
+    VerificationSessionType,
+)
+from app.schema.scalars import Metadata
+
+
+@strawberry.interface(description="An object with a globally unique, Stripe-style ID.")
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="The object's ID: a type prefix such as `vs_`, then 24 base-62 characters."
+    )
+
+
+@strawberry.type(description="Why the last verification attempt failed.")
+class VerificationSessionLastError:
+    code: VerificationSessionErrorCode | None = strawberry.field(
+        description="A short code for the failure; null when the reason has no code."
+    )
+    reason: str | None = strawberry.field(
+        description="A message for the developer, at most 5000 characters. Not for end users."
+    )
+
+
+@strawberry.type(description="Options for the document check.")
+class VerificationSessionDocumentOptions:
+    allowed_types: list[DocumentType] | None = strawberry.field(
+        description="The document types accepted, at least one; null means all three."
+    )
+    require_id_number: bool | None = strawberry.field(
+        description="Also collect an ID number and check it against the document."
+    )
+    require_live_capture: bool | None = strawberry.field(
+        description="Accept only a document photographed live, not an uploaded file."
+    )
+    require_matching_selfie: bool | None = strawberry.field(
+        description="Also capture a selfie and match it against the document's photo."
+    )
+
+
+@strawberry.type(description="Options for the email or phone check (set by a verification flow).")
+class VerificationSessionContactOptions:
+    require_verification: bool | None = strawberry.field(
+        description="Whether the user must prove they control the address or number."
+    )
+
+
+@strawberry.type(description="A set of options for the session's verification checks.")
+class VerificationSessionOptions:
+    document: VerificationSessionDocumentOptions | None = strawberry.field(
+        description="Document check options; null when none were given."
+    )
+    email: VerificationSessionContactOptions | None = strawberry.field(
+        description="Email check options; output only, set by a verification flow."
+    )
+    phone: VerificationSessionContactOptions | None = strawberry.field(
+        description="Phone check options; output only, set by a verification flow."
+    )
+
+
+@strawberry.type(description="Details about the user being verified; may be shown to the user.")
+class VerificationSessionProvidedDetails:
+    email: str | None = strawberry.field(description="The user's email address.")
+    phone: str | None = strawberry.field(description="The user's phone number, E.164.")
+
+
+@strawberry.type(description="Redaction state of a session.")
+class VerificationSessionRedaction:
+    status: RedactionStatus = strawberry.field(
+        description="PROCESSING while personal data is erased, REDACTED once done."
+    )
+
+
+@strawberry.type(description="A postal address.")
+class VerificationSessionAddress:
+    city: str | None = strawberry.field(description="City, district, suburb, town or village.")
+    country: str | None = strawberry.field(
+        description="Two-letter ISO 3166-1 alpha-2 country code."
+    )
+    line1: str | None = strawberry.field(description="Address line 1 (street, PO box or company).")
+    line2: str | None = strawberry.field(description="Address line 2 (apartment, suite, unit).")
+    postal_code: str | None = strawberry.field(description="ZIP or postal code.")
+    state: str | None = strawberry.field(description="State, county, province or region.")
+
+
+@strawberry.type(description="A date of birth.")
+class VerificationSessionDob:
+    day: int | None = strawberry.field(description="Day of month, 1 to 31.")
+    month: int | None = strawberry.field(description="Month, 1 to 12.")
+    year: int | None = strawberry.field(description="Four-digit year.")
+
+
+@strawberry.type(description="The user's verified data; null until the session is verified.")
+class VerificationSessionVerifiedOutputs:
+    address: VerificationSessionAddress | None = strawberry.field(
+        description="The verified address."
+    )
+    dob: VerificationSessionDob | None = strawberry.field(description="The verified date of birth.")
+    email: str | None = strawberry.field(description="The verified email address.")
+    first_name: str | None = strawberry.field(description="The verified first name.")
+    last_name: str | None = strawberry.field(description="The verified last name.")
+    id_number: str | None = strawberry.field(description="The verified ID number.")
+    id_number_type: IdNumberType | None = strawberry.field(description="The kind of ID number.")
+    phone: str | None = strawberry.field(description="The verified phone number, E.164.")
+    sex: Sex | None = strawberry.field(description="The verified sex.")
+    unparsed_place_of_birth: str | None = strawberry.field(
+        description="Place of birth as printed on the document."
+    )
+    unparsed_sex: str | None = strawberry.field(description="Sex as printed on the document.")
+
+
+@strawberry.type(
+    description="The result of one verification attempt (`vr_…`). Reports are created by "
+    "submissions, which arrive with the verification lifecycle."
+)
+class VerificationReport(Node):
+    object: str = strawberry.field(description="Always `identity.verification_report`.")
+    created: datetime = strawberry.field(description="When the report was created.")
+    livemode: bool = strawberry.field(description="True in live mode, false in test mode.")
+    type: VerificationSessionType = strawberry.field(description="The type of the checks run.")
+
+
+@strawberry.type(
+    description=(
+        "A VerificationSession guides a user through verifying their identity (`vs_…`). It is "
+        "created in REQUIRES_INPUT with a client secret and a hosted-page url, then submitted, "
+        "processed and verified or sent back for more input."
+    )
+)
+class VerificationSession(Node):
+    object: str = strawberry.field(description="Always `identity.verification_session`.")
+    client_reference_id: str | None = strawberry.field(
+        description="Your own reference for the user (customer id, session id), at most 5000 characters."
+    )
+    created: datetime = strawberry.field(
+        description="When the session was created (UTC, microseconds). Lists sort on it, newest first."
+    )
+    last_error: VerificationSessionLastError | None = strawberry.field(
+        description="Why the last attempt failed; null when none has failed."
+    )
+    last_verification_report: VerificationReport | None = strawberry.field(
+        description="The report of the latest attempt; null until a first attempt was made."
+    )
+    livemode: bool = strawberry.field(
+        description="True for sessions made with a live key, false for test mode."
+    )
+    metadata: Metadata = strawberry.field(description="Your key-value pairs; `{}` when empty.")
+    options: VerificationSessionOptions | None = strawberry.field(
+        description="Options for the verification checks."
+    )
+    provided_details: VerificationSessionProvidedDetails | None = strawberry.field(
+        description="Details you provided about the user."
+    )
+    redaction: VerificationSessionRedaction | None = strawberry.field(
+        description="Null until redaction is requested."
+    )
+    related_customer: str | None = strawberry.field(
+        description="The customer (`cus_…`) this session verifies."
+    )
+    status: VerificationSessionStatus = strawberry.field(description="Lifecycle status.")
+    type: VerificationSessionType = strawberry.field(description="The type of verification check.")
+    verification_flow: str | None = strawberry.field(
+        description="The verification flow (`vf_…`) the session was made from, if any."
+    )
+    verified_outputs: VerificationSessionVerifiedOutputs | None = strawberry.field(
+        description="The verified data; null until the session is verified."
+    )
+    stored_client_secret: strawberry.Private[str | None]
+    stored_url: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description=(
+            "Short-lived secret (24 h, single use) that a frontend uses to submit this session. "
+            "Never log it or put it in a URL. Null once the session leaves REQUIRES_INPUT, and "
+            "always null for restricted keys."
+        )
+    )
+    def client_secret(self, info: Info[Context, None]) -> str | None:
+        return None if info.context.may_see_secrets is False else self.stored_client_secret
+
+    @strawberry.field(
+        description=(
+            "Hosted page (48 h, single use) where the user submits their information. Null once "
+            "the session leaves REQUIRES_INPUT, and always null for restricted keys."
+        )
+    )
+    def url(self, info: Info[Context, None]) -> str | None:
+        return None if info.context.may_see_secrets is False else self.stored_url
+
+    @classmethod
+    def from_row(cls, row: SessionRow, *, public_base_url: str) -> VerificationSession:
+        return cls(
+            id=strawberry.ID(row.id),
+            object="identity.verification_session",
+            client_reference_id=row.client_reference_id,
+            created=row.created,
+            last_error=_last_error(row.last_error),
+            last_verification_report=None,
+            livemode=row.livemode,
+            metadata=Metadata(row.metadata_),
+            options=_options(row.options),
+            provided_details=(
+                VerificationSessionProvidedDetails(
+                    email=row.provided_details.get("email"), phone=row.provided_details.get("phone")
+                )
+                if row.provided_details is not None
+                else None
+            ),
+            redaction=(
+                VerificationSessionRedaction(status=sessions.RedactionStatus(row.redaction_status))
+                if row.redaction_status
+                else None
+            ),
+            related_customer=row.related_customer,
+            status=sessions.Status(row.status),
+            type=sessions.SessionType(row.type),
+            verification_flow=row.verification_flow,
+            verified_outputs=_verified_outputs(row.verified_outputs),
+            stored_client_secret=row.client_secret,
+            stored_url=(
+                hosted_url(public_base_url=public_base_url, url_token=row.url_token)
+                if row.url_token
+                else None
+            ),
+        )
+
+
+def _last_error(value: dict[str, Any] | None) -> VerificationSessionLastError | None:
+    if value is None:
+        return None
+    code = value.get("code")
+    known = code in sessions.LastErrorCode.__members__.values()
+    return VerificationSessionLastError(
+        code=sessions.LastErrorCode(code) if known else None, reason=value.get("reason")
+    )
+
+
+def _options(value: dict[str, Any]) -> VerificationSessionOptions:
+    document = value.get("document")
+    return VerificationSessionOptions(
+        document=(
+            VerificationSessionDocumentOptions(
+                allowed_types=(
+                    [sessions.DocumentType(item) for item in document["allowed_types"]]
+                    if "allowed_types" in document
+                    else None
+                ),
+                require_id_number=document.get("require_id_number"),
+                require_live_capture=document.get("require_live_capture"),
+                require_matching_selfie=document.get("require_matching_selfie"),
+            )
+            if document is not None
+            else None
+        ),
+        email=_contact(value.get("email")),
+        phone=_contact(value.get("phone")),
+    )
+
+
+def _contact(value: dict[str, Any] | None) -> VerificationSessionContactOptions | None:
+    if value is None:
+        return None
+    return VerificationSessionContactOptions(require_verification=value.get("require_verification"))
+
+
+def _verified_outputs(value: dict[str, Any] | None) -> VerificationSessionVerifiedOutputs | None:
+    if value is None:
+        return None
+    address = value.get("address")
+    dob = value.get("dob")
+    return VerificationSessionVerifiedOutputs(
+        address=VerificationSessionAddress(**address) if address is not None else None,
+        dob=VerificationSessionDob(**dob) if dob is not None else None,
+        email=value.get("email"),
+        first_name=value.get("first_name"),
+        last_name=value.get("last_name"),
+        id_number=value.get("id_number"),
+        id_number_type=(
+            sessions.IdNumberType(value["id_number_type"]) if value.get("id_number_type") else None
+        ),
+        phone=value.get("phone"),
+        sex=sessions.Sex(value["sex"]) if value.get("sex") else None,
+        unparsed_place_of_birth=value.get("unparsed_place_of_birth"),
+        unparsed_sex=value.get("unparsed_sex"),
+    )

@@ -1,0 +1,1 @@
+"""HTTP surface: the GraphQL endpoint, the hosted verification page, health, request logging."""

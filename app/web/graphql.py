@@ -1,0 +1,225 @@
+"""`/graphql` over HTTP, following the GraphQL-over-HTTP spec.
+
+    GET  /graphql               a browser (Accept: text/html) gets GraphiQL
+    GET  /graphql?query=…       queries only; a mutation gets 405
+    POST /graphql               JSON body {query, variables, operationName}; other bodies get 415
+
+Responses are JSON with status 200 and an `errors` list, except: 400 for a body that is not a
+GraphQL request, 401 when no or a bad key was given for something that needs one, and, for clients
+that accept `application/graphql-response+json`, 400 when the document fails to parse or validate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from app.db import read_session
+from app.domain.access import Principal
+from app.schema import GatewaySchema
+from app.schema.context import Context
+from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
+from app.settings import Settings
+from app.store.accounts import authenticate
+
+logger = logging.getLogger("app.graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_GET_OPERATIONS = {OperationType.QUERY}
+_POST_OPERATIONS = {OperationType.QUERY, OperationType.MUTATION}
+
+
+class RequestError(Exception):
+    """The HTTP request is not a GraphQL request we can run."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+class GraphQLEndpoint:
+    """The ASGI view of the schema."""
+
+    def __init__(self, *, schema: GatewaySchema, settings: Settings, engine: Any) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.engine = engine
+
+    async def handle(self, request: Request) -> Response:
+        media_type = _response_media_type(request)
+        try:
+            if (
+                request.method == "GET"
+                and _wants_html(request)
+                and "query" not in request.query_params
+            ):
+                return HTMLResponse(get_graphql_ide_html("graphiql"))
+            query, variables, operation_name = await _read_request(request)
+            principal = await self._principal(request)
+            result = await self._execute(request, query, variables, operation_name, principal)
+        except RequestError as error:
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            headers = {"Allow": "POST"} if error.status == 405 else None
+            return JSONResponse(
+                body, status_code=error.status, media_type=media_type, headers=headers
+            )
+        return self._response(result, media_type)
+
+    async def _principal(self, request: Request) -> Principal | None:
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise RequestError(
+                401, "The Authorization header must be `Bearer <key>`.", "UNAUTHENTICATED"
+            )
+        async with read_session(self.engine) as db:
+            principal = await authenticate(db, key=key.strip())
+        if principal is None:
+            # The key itself is never echoed or logged.
+            raise RequestError(401, "Invalid API key provided.", "UNAUTHENTICATED")
+        return principal
+
+    async def _execute(
+        self,
+        request: Request,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        principal: Principal | None,
+    ) -> ExecutionResult:
+        context = Context(engine=self.engine, settings=self.settings, principal=principal)
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=_GET_OPERATIONS
+                if request.method == "GET"
+                else _POST_OPERATIONS,
+            )
+        except InvalidOperationTypeError as error:
+            raise RequestError(
+                405,
+                "Mutations are not allowed over GET; send them with POST.",
+                "METHOD_NOT_ALLOWED",
+            ) from error
+        except MissingQueryError as error:
+            raise RequestError(400, "No GraphQL query found in the request.") from error
+
+    def _response(self, result: ExecutionResult, media_type: str) -> Response:
+        errors = result.errors or []
+        body: dict[str, Any] = {}
+        if errors:
+            body["errors"] = [_format_error(error) for error in errors]
+        # Execution started (so `data` is present, perhaps null) unless every error is about the
+        # request itself: a parse, validation or variable error, none of which has a path.
+        executed = result.data is not None or not errors or any(e.path for e in errors)
+        if executed:
+            body["data"] = result.data
+        status = 200
+        if any(
+            error["extensions"]["code"] == "UNAUTHENTICATED" for error in body.get("errors", [])
+        ):
+            status = 401
+        elif media_type == GRAPHQL_RESPONSE and not executed:
+            status = 400
+        return JSONResponse(body, status_code=status, media_type=media_type)
+
+
+def _format_error(error: GraphQLError) -> dict[str, Any]:
+    if is_unexpected(error):
+        return {
+            "message": INTERNAL_MESSAGE,
+            "locations": [loc._asdict() for loc in error.locations or ()],
+            "path": error.path,
+            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        }
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", _request_error_code(error))
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.path is None and error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+    if request.method == "GET":
+        params = request.query_params
+        variables = (
+            _json_object(params.get("variables"), "variables") if "variables" in params else None
+        )
+        return _query(params.get("query")), variables, params.get("operationName")
+    if request.method != "POST":
+        raise RequestError(405, "GraphQL accepts GET and POST only.", "METHOD_NOT_ALLOWED")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestError(
+            415,
+            "Send GraphQL requests as `Content-Type: application/json`.",
+            "UNSUPPORTED_MEDIA_TYPE",
+        )
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError(400, "The request body is not valid JSON.") from None
+    if isinstance(data, list):
+        raise RequestError(
+            400,
+            "Batched requests (a JSON array) are not supported; send one operation per request.",
+        )
+    if not isinstance(data, dict):
+        raise RequestError(400, "The request body must be a JSON object with a `query`.")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be a JSON object.")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string.")
+    return _query(data.get("query")), variables, operation_name
+
+
+def _query(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(400, "The request must carry a GraphQL document in `query`.")
+    return value
+
+
+def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        raise RequestError(400, f"`{name}` must be a JSON object.") from None
+    if value is not None and not isinstance(value, dict):
+        raise RequestError(400, f"`{name}` must be a JSON object.")
+    return value
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _response_media_type(request: Request) -> str:
+    accept = request.headers.get("accept", "")
+    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
