@@ -112,7 +112,12 @@ class VerificationSession(SQLModel, table=True):
         ),
     )
 
-    id: str = Field(primary_key=True, max_length=64)
+    # Byte-order collation on Postgres, as SQLite's default: ties list in the same order on both.
+    id: str = Field(
+        sa_column=Column(
+            String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+        )
+    )
     account_id: str = Field(foreign_key="accounts.id", max_length=64)
     livemode: bool
     created: datetime = _timestamp()

@@ -12,6 +12,8 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.domain import ids
+
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 _CURSOR_VERSION = "v1"
@@ -86,7 +88,9 @@ def decode_cursor(cursor: str, *, argument: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, micros, object_id = raw.split(":", 2)
-        if version != _CURSOR_VERSION or not object_id:
+        # A whole object id, not just any text: a cursor cut short still decodes (base64 has no
+        # checksum) and would otherwise seek from a row that never existed instead of failing.
+        if version != _CURSOR_VERSION or ids.prefix_of(object_id) is None:
             raise PaginationError(argument, problem)
         return Cursor(created=_from_micros(int(micros)), id=object_id)
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as error:

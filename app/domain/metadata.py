@@ -60,6 +60,13 @@ def _check_pair(key: str, value: object) -> None:
         raise InvalidParameter(
             f"Metadata values must be strings, but the value for key {key} is not.", field=field
         )
+    # Postgres cannot store U+0000 in JSON; refuse it on every backend alike.
+    if "\x00" in key or "\x00" in value:
+        raise InvalidParameter(
+            f"Metadata keys and values must not contain the NUL character (U+0000). "
+            f"Invalid pair for key: {key!r}",
+            field=field,
+        )
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidParameter(
             f"Metadata values can have up to {MAX_VALUE_LENGTH} characters, but you passed in a "

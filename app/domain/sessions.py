@@ -148,6 +148,12 @@ def check_create(params: SessionCreate) -> dict[str, Any]:
             "verification flow takes its type from the flow.",
             field=["type"],
         )
+    if params.options and params.verification_flow is not None:
+        raise InvalidParameter(
+            "You cannot provide both options and verification_flow: a session made from a "
+            "verification flow takes its options from the flow.",
+            field=["options"],
+        )
     values: dict[str, Any] = {}
     if params.type is not None:
         values["type"] = check_input_type(params.type)
@@ -231,6 +237,11 @@ def check_string(value: str | None, *, field: list[str]) -> str | None:
             f"{len(value)}.",
             field=field,
         )
+    # Postgres cannot store U+0000 in text or JSON; refuse it on every backend alike.
+    if value is not None and "\x00" in value:
+        raise InvalidParameter(
+            f"{field[-1]} must not contain the NUL character (U+0000).", field=field
+        )
     return value
 
 
@@ -285,7 +296,7 @@ def check_options(options: Mapping[str, Any], *, allow_output_only: bool = False
 def _check_document_options(document: Mapping[str, Any]) -> dict[str, Any]:
     base = ["options", "document"]
     flags = {key: value for key, value in document.items() if key != "allowed_types"}
-    result = _check_flags(flags, DOCUMENT_FLAGS, field=base)
+    flag_values: dict[str, Any] = dict(_check_flags(flags, DOCUMENT_FLAGS, field=base))
     if "allowed_types" in document and document["allowed_types"] is not None:
         types = document["allowed_types"]
         path = [*base, "allowed_types"]
@@ -302,8 +313,8 @@ def _check_document_options(document: Mapping[str, Any]) -> dict[str, Any]:
                     field=path,
                 )
         # Keep the caller's order, drop repeats.
-        result = {"allowed_types": list(dict.fromkeys(types)), **result}
-    return result
+        return {"allowed_types": list(dict.fromkeys(types)), **flag_values}
+    return flag_values
 
 
 def _check_flags(

@@ -1,13 +1,16 @@
-"""GraphQL enums. Each wraps the domain's enum, so GraphQL names are the UPPER_CASE member names
-and values are Stripe's lowercase strings."""
+"""GraphQL enums. Each registers the domain's enum with Strawberry, so GraphQL names are the
+UPPER_CASE member names and values are Stripe's lowercase strings; the aliases let resolvers and
+type hints use the GraphQL names."""
 
 from __future__ import annotations
+
+from typing import TypeAlias
 
 import strawberry
 
 from app.domain import sessions
 
-VerificationSessionStatus = strawberry.enum(
+strawberry.enum(
     sessions.Status,
     name="VerificationSessionStatus",
     description=(
@@ -15,7 +18,7 @@ VerificationSessionStatus = strawberry.enum(
         "(submitted, checks running), VERIFIED (all checks passed; final), CANCELED (final)."
     ),
 )
-VerificationSessionType = strawberry.enum(
+strawberry.enum(
     sessions.SessionType,
     name="VerificationSessionType",
     description=(
@@ -24,7 +27,7 @@ VerificationSessionType = strawberry.enum(
         "verification flow; set by the gateway, never accepted as input)."
     ),
 )
-VerificationSessionErrorCode = strawberry.enum(
+strawberry.enum(
     sessions.LastErrorCode,
     name="VerificationSessionErrorCode",
     description=(
@@ -32,21 +35,29 @@ VerificationSessionErrorCode = strawberry.enum(
         "tolerate values they do not know."
     ),
 )
-DocumentType = strawberry.enum(
+strawberry.enum(
     sessions.DocumentType, name="DocumentType", description="A kind of identity document."
 )
-RedactionStatus = strawberry.enum(
+strawberry.enum(
     sessions.RedactionStatus,
     name="RedactionStatus",
     description="PROCESSING while personal data is being erased, REDACTED once it is gone.",
 )
-IdNumberType = strawberry.enum(
+strawberry.enum(
     sessions.IdNumberType,
     name="IdNumberType",
     description="The kind of ID number: Brazilian CPF, Singapore NRIC or US Social Security number.",
 )
-Sex = strawberry.enum(
+strawberry.enum(
     sessions.Sex,
     name="Sex",
     description="Sex as read from the document; REDACTED once the session is redacted.",
 )
+
+VerificationSessionStatus: TypeAlias = sessions.Status
+VerificationSessionType: TypeAlias = sessions.SessionType
+VerificationSessionErrorCode: TypeAlias = sessions.LastErrorCode
+DocumentType: TypeAlias = sessions.DocumentType
+RedactionStatus: TypeAlias = sessions.RedactionStatus
+IdNumberType: TypeAlias = sessions.IdNumberType
+Sex: TypeAlias = sessions.Sex

@@ -129,7 +129,7 @@ class VerificationSessionFilter:
     )
 
 
-def options_value(options: VerificationSessionOptionsInput | None) -> dict[str, Any] | None:
+def options_value(options: VerificationSessionOptionsInput | None) -> Any:
     """The input in the domain's shape, holding only what the caller sent (KEEP if omitted)."""
     if options is strawberry.UNSET:
         return KEEP
@@ -142,7 +142,9 @@ def options_value(options: VerificationSessionOptionsInput | None) -> dict[str, 
         return {"document": None}
     values = {
         "allowed_types": (
-            [item.value for item in document.allowed_types] if document.allowed_types else None
+            [item.value for item in document.allowed_types]
+            if isinstance(document.allowed_types, list)
+            else None
         ),
         "require_id_number": document.require_id_number,
         "require_live_capture": document.require_live_capture,
@@ -151,9 +153,7 @@ def options_value(options: VerificationSessionOptionsInput | None) -> dict[str, 
     return {"document": {key: value for key, value in values.items() if _sent(value)}}
 
 
-def provided_details_value(
-    details: VerificationSessionProvidedDetailsInput | None,
-) -> dict[str, Any] | None:
+def provided_details_value(details: VerificationSessionProvidedDetailsInput | None) -> Any:
     if details is strawberry.UNSET:
         return KEEP
     if details is None:

@@ -7,6 +7,7 @@ from typing import Any, NewType
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.scalar import ScalarDefinition
 
 Metadata = NewType("Metadata", dict[str, Any])
 
@@ -60,6 +61,6 @@ METADATA = strawberry.scalar(
     parse_value=parse_metadata,
 )
 
-SCALAR_MAP = {datetime: DATETIME, Metadata: METADATA}
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DATETIME, Metadata: METADATA}
 
 __all__ = ["JSON", "SCALAR_MAP", "Metadata", "parse_datetime", "serialize_datetime"]

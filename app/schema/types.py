@@ -248,9 +248,11 @@ def _last_error(value: dict[str, Any] | None) -> VerificationSessionLastError | 
     if value is None:
         return None
     code = value.get("code")
-    known = code in sessions.LastErrorCode.__members__.values()
+    # A code this version does not know reads as null rather than failing the whole response.
+    known = code if code in sessions.LastErrorCode.__members__.values() else None
     return VerificationSessionLastError(
-        code=sessions.LastErrorCode(code) if known else None, reason=value.get("reason")
+        code=sessions.LastErrorCode(known) if known is not None else None,
+        reason=value.get("reason"),
     )
 
 

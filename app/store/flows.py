@@ -29,6 +29,8 @@ async def create_flow(
 
 
 async def get_flow(db: AsyncSession, *, scope: Scope, flow_id: str) -> VerificationFlow | None:
+    if ids.prefix_of(flow_id) != ids.FLOW:
+        return None  # not an id at all: nothing to look up (and nothing Postgres would reject)
     flow = await db.get(VerificationFlow, flow_id)
     if flow is None or flow.account_id != scope.account_id or flow.livemode != scope.livemode:
         return None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, tuple_
+from sqlalchemy import ColumnElement, func, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -116,6 +116,8 @@ async def get_session(
     db: AsyncSession, *, scope: Scope, session_id: str, for_update: bool = False
 ) -> VerificationSession | None:
     """The session with this id in this scope, or None (other scopes' sessions are not found)."""
+    if ids.prefix_of(session_id) != ids.SESSION:
+        return None  # not an id at all: nothing to look up (and nothing Postgres would reject)
     statement = select(VerificationSession).where(
         col(VerificationSession.id) == session_id, *_scoped(scope)
     )
@@ -162,6 +164,36 @@ def page_statement(
     return statement.order_by(*order).limit(page.size + 1)
 
 
+def far_side_statement(
+    *, scope: Scope, filter: SessionFilter, page: PageRequest
+) -> SelectOfScalar[str] | None:
+    """The query for "is anything on the far side of the cursor we started from?", or None
+    when the page did not start from a cursor (the first or last page of the list).
+
+    An ordered `LIMIT 1` read outward from the cursor rather than `EXISTS`: Postgres plans an
+    EXISTS as "any matching row", assumes matches are spread evenly over the table and may pick
+    a sequential scan, which reads almost the whole table when the matches are the newest rows,
+    stored at its end because sessions are appended in `created` order. The ORDER BY leaves
+    the index as the only plan without a sort, so the probe reads one index entry.
+    """
+    created, session_id = col(VerificationSession.created), col(VerificationSession.id)
+    key = tuple_(created, session_id)
+    if page.forward and page.after is not None:
+        beyond = key >= tuple_(page.after.created, page.after.id)
+        order = (created.asc(), session_id.asc())
+    elif not page.forward and page.before is not None:
+        beyond = key <= tuple_(page.before.created, page.before.id)
+        order = (created.desc(), session_id.desc())
+    else:
+        return None
+    return (
+        select(session_id)
+        .where(*_scoped(scope), *_filtered(filter), beyond)
+        .order_by(*order)
+        .limit(1)
+    )
+
+
 async def list_sessions(
     db: AsyncSession, *, scope: Scope, filter: SessionFilter, page: PageRequest
 ) -> Page:
@@ -170,17 +202,8 @@ async def list_sessions(
     rows = rows[: page.size]
     if not page.forward:
         rows.reverse()
-    # The opposite direction: is there anything on the far side of the cursor we started from?
-    key = tuple_(col(VerificationSession.created), col(VerificationSession.id))
-    beyond: ColumnElement[bool] | None = None
-    if page.forward and page.after is not None:
-        beyond = key >= tuple_(page.after.created, page.after.id)
-    if not page.forward and page.before is not None:
-        beyond = key <= tuple_(page.before.created, page.before.id)
-    has_beyond = False
-    if beyond is not None:
-        probe = select(VerificationSession.id).where(*_scoped(scope), *_filtered(filter), beyond)
-        has_beyond = bool((await db.exec(select(exists(probe)))).first())
+    probe = far_side_statement(scope=scope, filter=filter, page=page)
+    has_beyond = probe is not None and (await db.exec(probe)).first() is not None
     return Page(
         rows=rows,
         has_next_page=has_more if page.forward else has_beyond,

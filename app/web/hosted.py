@@ -13,8 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from app.db import read_session
+from app.domain.access import Scope
 from app.domain.sessions import Status
 from app.models import VerificationSession, utcnow
+from app.store.flows import get_flow
 from app.store.sessions import get_session_by_url_token
 
 _STYLE = """
@@ -37,11 +39,13 @@ def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
     )
 
 
-def _checks(session: VerificationSession) -> list[str]:
+def _checks(session: VerificationSession, *, kind: str) -> list[str]:
+    """What the page asks for. `kind` is the session's type, or its flow's type for a session
+    made from a flow (whose own type, `verification_flow`, says nothing about the checks)."""
     options = session.options or {}
     checks: list[str] = []
     document = options.get("document")
-    if session.type == "document" or document is not None:
+    if kind == "document" or document is not None:
         allowed = (document or {}).get("allowed_types") or [
             "driving_license",
             "id_card",
@@ -54,7 +58,7 @@ def _checks(session: VerificationSession) -> list[str]:
             checks.append("Live photo of the document")
         if (document or {}).get("require_matching_selfie"):
             checks.append("Selfie matching the document photo")
-    if session.type == "id_number":
+    if kind == "id_number":
         checks.append("ID number")
     for contact in ("email", "phone"):
         if (options.get(contact) or {}).get("require_verification"):
@@ -67,6 +71,15 @@ def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
         token = request.path_params["token"]
         async with read_session(engine) as db:
             session = await get_session_by_url_token(db, token=token)
+            flow = (
+                await get_flow(
+                    db,
+                    scope=Scope(account_id=session.account_id, livemode=session.livemode),
+                    flow_id=session.verification_flow,
+                )
+                if session is not None and session.verification_flow
+                else None
+            )
         if session is None:
             return _page(
                 "Verification link not found",
@@ -82,7 +95,10 @@ def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
                 "<p>Links work once and for 48 hours. Ask for a new one.</p>",
                 status=410,
             )
-        items = "".join(f"<li>{escape(check)}</li>" for check in _checks(session))
+        items = "".join(
+            f"<li>{escape(check)}</li>"
+            for check in _checks(session, kind=flow.type if flow else session.type)
+        )
         mode = "Test mode" if not session.livemode else "Live"
         body = (
             "<h1>Verify your identity</h1>"

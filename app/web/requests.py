@@ -1,4 +1,5 @@
-"""ASGI middleware: a `Request-Id` for every response, and one access-log line per request."""
+"""ASGI middleware: a `Request-Id` for every response (an unhandled error's 500 included), and one
+access-log line per request."""
 
 from __future__ import annotations
 
@@ -33,17 +34,35 @@ class RequestIdMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Logged here, while the request id is still current, and answered here so that the
+            # 500 carries the Request-Id the client can quote (Starlette's own 500 would not).
+            logger.exception(
+                "unhandled error in %s %s", scope["method"], loggable_path(scope["path"])
+            )
+            if response_started:
+                raise
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": b"Internal Server Error"})
         finally:
             logger.info(
                 "%s %s %d %.1fms",

@@ -15,6 +15,9 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# Ids order ties in every list; byte order ("C") on Postgres matches SQLite's BINARY, so both
+# backends list sessions created in the same microsecond in the same order.
+ID = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
 
 
 def _timestamp(name: str, *, nullable: bool = False) -> sa.Column:
@@ -48,7 +51,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "verification_sessions",
-        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
         sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), nullable=False),
         sa.Column("livemode", sa.Boolean(), nullable=False),
         _timestamp("created"),
