@@ -1,40 +1,79 @@
-"""`create_app(settings)`: the Starlette application, its routes and its lifespan."""
+"""`create_app(settings)`: the Starlette application, its routes, middleware and lifespan (which
+runs the background worker)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.db import create_engine
 from app.schema import build_schema
 from app.settings import Settings
+from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint
-from app.web.hosted import hosted_page_endpoint
+from app.web.hosted import hosted_routes
 from app.web.requests import RequestIdMiddleware
+from app.worker import Worker
 
 
-def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Starlette:
-    """The application; the database must already be migrated (`python -m app migrate`)."""
+def create_app(
+    settings: Settings, *, engine: AsyncEngine | None = None, run_worker: bool = True
+) -> Starlette:
+    """The application; the database must already be migrated (`python -m app migrate`).
+
+    Raises:
+        VerifierError: the VERIFIER setting names nothing usable (checked at start, not later).
+    """
     engine = engine or create_engine(settings.database_url)
-    graphql = GraphQLEndpoint(schema=build_schema(), settings=settings, engine=engine)
+    live_verifier = load_verifier(settings.verifier)
+    graphql = GraphQLEndpoint(
+        schema=build_schema(),
+        settings=settings,
+        engine=engine,
+        live_verifier_available=live_verifier is not None,
+    )
+    worker = Worker(
+        engine=engine, live_verifier=live_verifier, poll_seconds=settings.worker_poll_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop)) if run_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await engine.dispose()
 
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                expose_headers=["Request-Id"],
+                max_age=600,
+            )
+        )
     return Starlette(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
-            Route("/verify/{token}", hosted_page_endpoint(engine), methods=["GET"]),
+            *hosted_routes(engine=engine, settings=settings),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=middleware,
         lifespan=lifespan,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -52,6 +52,15 @@ def _timestamp(*, nullable: bool = False) -> Any:
 
 def _json(*, nullable: bool = True) -> Any:
     return Field(sa_column=Column(JSONDocument, nullable=nullable))
+
+
+def _id_column() -> Any:
+    # Byte-order collation on Postgres, as SQLite's default: ties list in the same order on both.
+    return Field(
+        sa_column=Column(
+            String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+        )
+    )
 
 
 class Account(SQLModel, table=True):
@@ -142,3 +151,86 @@ class VerificationSession(SQLModel, table=True):
     client_secret_expires_at: datetime | None = _timestamp(nullable=True)
     url_token: str | None = Field(default=None, max_length=64, unique=True)
     url_expires_at: datetime | None = _timestamp(nullable=True)
+
+
+class VerificationLink(SQLModel, table=True):
+    """A hosted-page token. Every token ever issued is kept, so a spent or expired one is told
+    apart from one that never existed (410 rather than 404)."""
+
+    __tablename__ = "verification_links"
+
+    token: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="verification_sessions.id", index=True, max_length=64)
+    expires_at: datetime = _timestamp()
+    spent_at: datetime | None = _timestamp(nullable=True)
+
+
+class VerificationReport(SQLModel, table=True):
+    """The result of one verification attempt (`vr_…`); checks are stored in Stripe's shape."""
+
+    __tablename__ = "verification_reports"
+    __table_args__ = (
+        Index("ix_reports_scope_created", "account_id", "livemode", "created", "id"),
+        Index("ix_reports_scope_session", "account_id", "livemode", "session_id", "created", "id"),
+        Index("ix_reports_scope_type", "account_id", "livemode", "type", "created", "id"),
+    )
+
+    id: str = _id_column()
+    account_id: str = Field(foreign_key="accounts.id", max_length=64)
+    livemode: bool
+    created: datetime = _timestamp()
+    session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
+    type: str = Field(max_length=32)
+    client_reference_id: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    options: dict[str, Any] = _json(nullable=False)
+    document: dict[str, Any] | None = _json()
+    id_number: dict[str, Any] | None = _json()
+    selfie: dict[str, Any] | None = _json()
+    email: dict[str, Any] | None = _json()
+    phone: dict[str, Any] | None = _json()
+
+
+class Event(SQLModel, table=True):
+    """One change to a session, as a webhook would carry it. `sequence` orders events exactly,
+    even two written in one transaction within the same microsecond."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_scope_sequence", "account_id", "livemode", "sequence"),
+        Index("ix_events_scope_session", "account_id", "livemode", "session_id", "sequence"),
+        Index("ix_events_scope_type", "account_id", "livemode", "type", "sequence"),
+    )
+
+    sequence: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    id: str = Field(max_length=64, unique=True)
+    account_id: str = Field(foreign_key="accounts.id", max_length=64)
+    livemode: bool
+    created: datetime = _timestamp()
+    type: str = Field(max_length=64)
+    session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
+    data: dict[str, Any] = _json(nullable=False)
+
+
+class Job(SQLModel, table=True):
+    """Durable background work (processing a submission, redacting a session). A worker claims a
+    due job, does it and deletes it in one transaction, so a crash leaves it to be run again and
+    a finished job can never run twice."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "run_at", "id"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    kind: str = Field(max_length=32)
+    session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
+    run_at: datetime = _timestamp()
+    payload: dict[str, Any] = _json(nullable=False)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.domain import ids
 
@@ -39,8 +41,8 @@ class PageRequest:
 
     size: int
     forward: bool
-    after: Cursor | None
-    before: Cursor | None
+    after: Any
+    before: Any
 
 
 def page_request(
@@ -51,6 +53,7 @@ def page_request(
     before: str | None,
     default_size: int = DEFAULT_PAGE_SIZE,
     max_size: int = MAX_PAGE_SIZE,
+    decode: Callable[..., Any] | None = None,
 ) -> PageRequest:
     """Check Relay connection arguments and turn them into a page.
 
@@ -73,8 +76,8 @@ def page_request(
     return PageRequest(
         size=default_size if size is None else size,
         forward=forward,
-        after=decode_cursor(after, argument="after") if after is not None else None,
-        before=decode_cursor(before, argument="before") if before is not None else None,
+        after=(decode or decode_cursor)(after, argument="after") if after is not None else None,
+        before=(decode or decode_cursor)(before, argument="before") if before is not None else None,
     )
 
 
@@ -94,6 +97,24 @@ def decode_cursor(cursor: str, *, argument: str) -> Cursor:
             raise PaginationError(argument, problem)
         return Cursor(created=_from_micros(int(micros)), id=object_id)
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as error:
+        raise PaginationError(argument, problem) from error
+
+
+def encode_sequence_cursor(sequence: int) -> str:
+    """A cursor for lists ordered by a sequence number (events)."""
+    raw = f"{_CURSOR_VERSION}:seq:{sequence}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_sequence_cursor(cursor: str, *, argument: str) -> int:
+    problem = f"`{argument}` is not a cursor returned by this API: {cursor[:64]!r}."
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, kind, sequence = raw.split(":")
+        if version != _CURSOR_VERSION or kind != "seq" or not sequence.isdigit():
+            raise PaginationError(argument, problem)
+        return int(sequence)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise PaginationError(argument, problem) from error
 
 

@@ -30,11 +30,22 @@ class Settings:
         public_base_url: Origin the hosted verification pages are reachable at, without a trailing
             slash; session `url`s are built from it.
         log_level: One of DEBUG, INFO, WARNING, ERROR.
+        verifier: Live-mode verifier as `package.module:attribute`; None refuses live
+            submissions (see `app.verifiers`).
+        processing_delay_seconds: How long a submitted session stays PROCESSING (0 to 3600).
+        redaction_delay_seconds: How long a redaction stays PROCESSING (0 to 3600).
+        worker_poll_seconds: How often each process looks for due background jobs (0.05 to 60).
+        cors_origins: Origins whose browser pages may call /graphql; none by default.
     """
 
     database_url: str
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    verifier: str | None = None
+    processing_delay_seconds: float = 2.0
+    redaction_delay_seconds: float = 5.0
+    worker_poll_seconds: float = 0.5
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,7 +67,45 @@ class Settings:
             raise SettingsError(
                 f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
             )
-        return cls(database_url=database_url, public_base_url=public_base_url, log_level=log_level)
+        cors_origins = tuple(
+            origin.strip().rstrip("/")
+            for origin in env.get("CORS_ORIGINS", "").split(",")
+            if origin.strip()
+        )
+        for origin in cors_origins:
+            if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+                raise SettingsError(
+                    f"CORS_ORIGINS must be a comma-separated list of http(s) origins, got {origin!r}"
+                )
+        return cls(
+            database_url=database_url,
+            public_base_url=public_base_url,
+            log_level=log_level,
+            verifier=env.get("VERIFIER") or None,
+            processing_delay_seconds=_seconds(
+                env, "PROCESSING_DELAY_SECONDS", cls.processing_delay_seconds, 0, 3600
+            ),
+            redaction_delay_seconds=_seconds(
+                env, "REDACTION_DELAY_SECONDS", cls.redaction_delay_seconds, 0, 3600
+            ),
+            worker_poll_seconds=_seconds(
+                env, "WORKER_POLL_SECONDS", cls.worker_poll_seconds, 0.05, 60
+            ),
+            cors_origins=cors_origins,
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
+    return value
 
 
 def default_database_url(directory: Path) -> str:

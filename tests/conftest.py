@@ -125,6 +125,7 @@ class Server:
     base_url: str
     database: Database
     settings: Settings
+    engine: Any = field(repr=False, default=None)
 
 
 @pytest.fixture(scope="session")
@@ -132,9 +133,19 @@ def server(database: Database) -> Iterator[Server]:
     """uvicorn serving the app on a free port, in a background thread."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=database.url, public_base_url=base_url, log_level="INFO")
+    # Short lifecycle delays so tests can wait for processing and redaction to finish; tests
+    # that must see PROCESSING read it from the submitting mutation's own response.
+    settings = Settings(
+        database_url=database.url,
+        public_base_url=base_url,
+        log_level="INFO",
+        processing_delay_seconds=1.0,
+        redaction_delay_seconds=1.0,
+        worker_poll_seconds=0.05,
+    )
+    engine = create_engine(database.url)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, engine=engine),
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -149,7 +160,7 @@ def server(database: Database) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    yield Server(base_url=base_url, database=database, settings=settings)
+    yield Server(base_url=base_url, database=database, settings=settings, engine=engine)
     instance.should_exit = True
     thread.join(timeout=10)
 

@@ -15,7 +15,14 @@ class Scope:
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated API key. Restricted keys may only read, and never see client secrets."""
+    """Who is calling. An API key: secret keys do everything, restricted keys only read and never
+    see client secrets. Or a session's client secret (`session_id` set): a browser frontend that
+    may read a limited view of that one session and submit it."""
 
     scope: Scope
     restricted: bool
+    session_id: str | None = None
+
+    @property
+    def is_client_secret(self) -> bool:
+        return self.session_id is not None

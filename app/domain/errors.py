@@ -5,6 +5,7 @@
       MissingParameter             PARAMETER_MISSING: a required value is absent
       ResourceMissing              RESOURCE_MISSING: an id names nothing the caller can see
       InvalidState                 INVALID_STATE: the object's status forbids the operation
+      VerifierUnavailable          VERIFIER_UNAVAILABLE: live mode has no verifier configured
 
 Every surface (GraphQL userErrors today, a REST API later) maps these one to one; nothing else is an
 expected failure.
@@ -21,6 +22,7 @@ class ErrorCode(StrEnum):
     PARAMETER_INVALID = "parameter_invalid"
     RESOURCE_MISSING = "resource_missing"
     INVALID_STATE = "invalid_state"
+    VERIFIER_UNAVAILABLE = "verifier_unavailable"
 
 
 class DomainError(Exception):
@@ -46,3 +48,7 @@ class ResourceMissing(DomainError):
 
 class InvalidState(DomainError):
     code = ErrorCode.INVALID_STATE
+
+
+class VerifierUnavailable(DomainError):
+    code = ErrorCode.VERIFIER_UNAVAILABLE

@@ -12,6 +12,8 @@ ID_LENGTH = 24
 SESSION = "vs"
 FLOW = "vf"
 ACCOUNT = "acct"
+REPORT = "vr"
+EVENT = "evt"
 
 _ID_PATTERN = re.compile(r"^([a-z]+)_([0-9A-Za-z]{24})$")
 

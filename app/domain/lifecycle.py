@@ -103,24 +103,31 @@ def check_submit(status: str, redaction_status: str | None) -> None:
         raise _refuse("submit", "submitted", status, '"requires_input"')
 
 
+def check_simulate(status: str, redaction_status: str | None) -> None:
+    if redaction_status is not None:
+        raise InvalidState(
+            "You cannot simulate this VerificationSession because it has been redacted."
+        )
+    if status not in (Status.REQUIRES_INPUT, Status.PROCESSING):
+        raise _refuse("simulate", "simulated", status, '"requires_input" or "processing"')
+
+
 def check_outcome(outcome: str, last_error_code: str | None) -> None:
     """An attempt's outcome: verified (no error code) or requires_input (with one)."""
     if outcome == Status.REQUIRES_INPUT:
         if last_error_code is None:
             raise InvalidParameter(
-                "lastErrorCode is required when the outcome is REQUIRES_INPUT.",
+                "last_error_code is required when the outcome is REQUIRES_INPUT.",
                 field=["last_error_code"],
             )
-    elif outcome == Status.VERIFIED:
+    elif outcome in (Status.VERIFIED, Status.PROCESSING):
         if last_error_code is not None:
             raise InvalidParameter(
-                "lastErrorCode can only be given when the outcome is REQUIRES_INPUT.",
+                "last_error_code can only be given when the outcome is REQUIRES_INPUT.",
                 field=["last_error_code"],
             )
     else:
-        raise InvalidParameter(
-            f"outcome must be VERIFIED or REQUIRES_INPUT, got {outcome!r}.", field=["outcome"]
-        )
+        raise InvalidParameter(f"Unknown outcome {outcome!r}.", field=["outcome"])
 
 
 def last_error(code: str) -> dict[str, Any]:

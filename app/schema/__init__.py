@@ -10,10 +10,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.schema.errors import is_unexpected
+from app.schema.events import Event
 from app.schema.mutation import Mutation
 from app.schema.query import Query
+from app.schema.reports import VerificationReport
 from app.schema.scalars import SCALAR_MAP
-from app.schema.types import VerificationReport, VerificationSession
+from app.schema.types import VerificationSession
 
 logger = logging.getLogger("app.graphql")
 
@@ -37,6 +39,6 @@ def build_schema() -> GatewaySchema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
-        types=[VerificationSession, VerificationReport],
+        types=[VerificationSession, VerificationReport, Event],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

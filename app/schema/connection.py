@@ -1,12 +1,16 @@
-"""Relay cursor connections."""
+"""Relay cursor connections, one generic shape for every list (sessions, reports, events)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import strawberry
 
-from app.schema.types import VerificationSession
+from app.store.keyset import Page
+
+Node = TypeVar("Node")
+Row = TypeVar("Row")
 
 
 @strawberry.type(description="Where a page sits in the whole list (Relay PageInfo).")
@@ -25,25 +29,42 @@ class PageInfo:
     )
 
 
-@strawberry.type(description="A session and its cursor.")
-class VerificationSessionEdge:
+@strawberry.type(description="An item of a page and its cursor.")
+class Edge(Generic[Node]):
     cursor: str = strawberry.field(description="Opaque cursor of this item, for `after`/`before`.")
-    node: VerificationSession = strawberry.field(description="The session.")
+    node: Node = strawberry.field(description="The item.")
 
 
-@strawberry.type(description="A page of sessions, newest first, ties broken by id.")
-class VerificationSessionConnection:
-    edges: list[VerificationSessionEdge] = strawberry.field(
-        description="The page's sessions with cursors."
-    )
-    nodes: list[VerificationSession] = strawberry.field(
-        description="The page's sessions, without cursors."
-    )
+@strawberry.type(description="A page of a list, newest first, as a Relay cursor connection.")
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]] = strawberry.field(description="The page's items with their cursors.")
+    nodes: list[Node] = strawberry.field(description="The page's items, without cursors.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(
-        description="How many sessions match the filter in all pages. Counted only when selected."
+        description="How many items match the filter in all pages. Counted only when selected."
     )
     async def total_count(self) -> int:
         return await self.count()
+
+
+def build_connection(
+    page: Page[Row],
+    *,
+    node: Callable[[Row], Node],
+    cursor: Callable[[Row], str],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[Node]:
+    edges = [Edge(cursor=cursor(row), node=node(row)) for row in page.rows]
+    return Connection(
+        edges=edges,
+        nodes=[edge.node for edge in edges],
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )

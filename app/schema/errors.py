@@ -32,6 +32,7 @@ class UserErrorCode(Enum):
     PARAMETER_INVALID = "parameter_invalid"
     RESOURCE_MISSING = "resource_missing"
     INVALID_STATE = "invalid_state"
+    VERIFIER_UNAVAILABLE = "verifier_unavailable"
 
 
 @strawberry.type(description="A problem with a mutation's input; the mutation changed nothing.")

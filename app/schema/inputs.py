@@ -9,7 +9,14 @@ from typing import Any
 import strawberry
 
 from app.domain.sessions import KEEP
-from app.schema.enums import DocumentType, VerificationSessionStatus, VerificationSessionType
+from app.schema.enums import (
+    DocumentType,
+    IdNumberType,
+    Sex,
+    VerificationSessionErrorCode,
+    VerificationSessionStatus,
+    VerificationSessionType,
+)
 from app.schema.scalars import Metadata
 
 
@@ -171,3 +178,167 @@ def keep_unset(value: Any) -> Any:
 
 def _sent(value: Any) -> bool:
     return value is not None and value is not strawberry.UNSET
+
+
+@strawberry.input(description="Narrow a list of reports; every given condition applies.")
+class VerificationReportFilter:
+    verification_session: strawberry.ID | None = strawberry.field(
+        default=None, description="Only reports of this session (`vs_…`)."
+    )
+    type: VerificationSessionType | None = strawberry.field(
+        default=None, description="Only reports of this type."
+    )
+    created: DateTimeFilter | None = strawberry.field(
+        default=None, description="Only reports created within these bounds."
+    )
+
+
+MAX_EVENT_TYPES = 20
+
+
+@strawberry.input(description="Narrow a list of events; every given condition applies.")
+class EventFilter:
+    types: list[str] | None = strawberry.field(
+        default=None,
+        description=f"Only events of these types, e.g. `identity.verification_session.verified`; at most {MAX_EVENT_TYPES}.",
+    )
+    verification_session: strawberry.ID | None = strawberry.field(
+        default=None, description="Only events of this session (`vs_…`)."
+    )
+    created: DateTimeFilter | None = strawberry.field(
+        default=None, description="Only events created within these bounds."
+    )
+
+
+def created_bounds(created: DateTimeFilter | None) -> dict[str, Any]:
+    """A `created` filter as the store's keyword arguments."""
+    if created is None:
+        return {}
+    return {
+        "created_gt": created.gt,
+        "created_gte": created.gte,
+        "created_lt": created.lt,
+        "created_lte": created.lte,
+    }
+
+
+@strawberry.input(description="A date of birth.")
+class DobInput:
+    day: int = strawberry.field(description="Day of month, 1 to 31.")
+    month: int = strawberry.field(description="Month, 1 to 12.")
+    year: int = strawberry.field(description="Four-digit year; the date cannot be in the future.")
+
+
+@strawberry.input(description="A postal address.")
+class AddressInput:
+    line1: str | None = strawberry.field(
+        default=None, description="Street, PO box or company; at most 5000 characters."
+    )
+    line2: str | None = strawberry.field(
+        default=None, description="Apartment, suite or unit; at most 5000 characters."
+    )
+    city: str | None = strawberry.field(
+        default=None, description="City or town; at most 5000 characters."
+    )
+    state: str | None = strawberry.field(
+        default=None, description="State or region; at most 5000 characters."
+    )
+    postal_code: str | None = strawberry.field(
+        default=None, description="ZIP or postal code; at most 5000 characters."
+    )
+    country: str | None = strawberry.field(
+        default=None, description="Two-letter ISO 3166-1 code such as `US`."
+    )
+
+
+@strawberry.input(
+    description=(
+        "Test personal data for a simulated verification. Omitted fields take Stripe's test "
+        "person (Jenny Rosen). Strings are at most 5000 characters."
+    )
+)
+class VerifiedOutputsInput:
+    first_name: str | None = strawberry.field(default=None, description="First name.")
+    last_name: str | None = strawberry.field(default=None, description="Last name.")
+    dob: DobInput | None = strawberry.field(default=None, description="Date of birth.")
+    address: AddressInput | None = strawberry.field(default=None, description="Address.")
+    id_number_type: IdNumberType | None = strawberry.field(
+        default=None, description="The kind of ID number."
+    )
+    id_number: str | None = strawberry.field(default=None, description="The ID number.")
+    email: str | None = strawberry.field(default=None, description="Email address.")
+    phone: str | None = strawberry.field(default=None, description="Phone number, E.164.")
+    sex: Sex | None = strawberry.field(
+        default=None, description="FEMALE, MALE or UNKNOWN (REDACTED is refused)."
+    )
+    unparsed_place_of_birth: str | None = strawberry.field(
+        default=None, description="Place of birth as printed."
+    )
+    unparsed_sex: str | None = strawberry.field(default=None, description="Sex as printed.")
+
+
+def verified_outputs_value(value: VerifiedOutputsInput | None) -> dict[str, Any] | None:
+    """The input in the domain's shape (Stripe's verified_outputs keys), without omitted fields."""
+    if value is None:
+        return None
+    data = strawberry.asdict(value)
+    for enum_field in ("id_number_type", "sex"):
+        if data[enum_field] is not None:
+            data[enum_field] = data[enum_field].value
+    return {key: item for key, item in data.items() if item is not None}
+
+
+@strawberry.enum(description="How a submitted verification ends.")
+class VerificationOutcome(Enum):
+    VERIFIED = "verified"
+    REQUIRES_INPUT = "requires_input"
+
+
+@strawberry.enum(description="Where a simulation leaves the session.")
+class SimulatedOutcome(Enum):
+    PROCESSING = "processing"
+    VERIFIED = "verified"
+    REQUIRES_INPUT = "requires_input"
+
+
+@strawberry.input(description="Cancel a session in REQUIRES_INPUT.")
+class CancelVerificationSessionInput:
+    id: strawberry.ID = strawberry.field(description="The session to cancel (`vs_…`).")
+
+
+@strawberry.input(description="Redact a session's personal data.")
+class RedactVerificationSessionInput:
+    id: strawberry.ID = strawberry.field(description="The session to redact (`vs_…`).")
+
+
+@strawberry.input(description="Submit a session for verification, as the hosted page does.")
+class SubmitVerificationSessionInput:
+    id: strawberry.ID = strawberry.field(description="The session to submit (`vs_…`).")
+    outcome: VerificationOutcome = strawberry.field(
+        default=VerificationOutcome.VERIFIED,
+        description="Test mode: how the attempt ends (default VERIFIED). Refused in live mode, where the verifier decides.",
+    )
+    last_error_code: VerificationSessionErrorCode | None = strawberry.field(
+        default=None,
+        description="Test mode: why the attempt fails; required with REQUIRES_INPUT (ABANDONED and CONSENT_DECLINED included), refused otherwise.",
+    )
+    verified_outputs: VerifiedOutputsInput | None = strawberry.field(
+        default=None,
+        description="The person's data: test data in test mode, what the frontend collected in live mode.",
+    )
+
+
+@strawberry.input(description="Move a test-mode session as Stripe's test helpers do.")
+class SimulateVerificationSessionInput:
+    id: strawberry.ID = strawberry.field(
+        description="The session (`vs_…`), in REQUIRES_INPUT or PROCESSING."
+    )
+    outcome: SimulatedOutcome = strawberry.field(
+        description="PROCESSING stays there; VERIFIED or REQUIRES_INPUT pass through PROCESSING and finish at once."
+    )
+    last_error_code: VerificationSessionErrorCode | None = strawberry.field(
+        default=None, description="Required with REQUIRES_INPUT, refused otherwise."
+    )
+    verified_outputs: VerifiedOutputsInput | None = strawberry.field(
+        default=None, description="Test personal data; omitted fields take the test person's."
+    )

@@ -1,64 +1,111 @@
-"""Root mutation fields. Each returns a payload: the session, or the userErrors that stopped it."""
+"""Root mutation fields. Each returns a payload: the session, or the userErrors that stopped it
+(in which case nothing was written)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
 from app.db import write_session
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidParameter, VerifierUnavailable
 from app.domain.sessions import SessionCreate, SessionUpdate
 from app.models import VerificationSession as SessionRow
 from app.schema.context import Context
 from app.schema.errors import UserError
 from app.schema.inputs import (
+    CancelVerificationSessionInput,
     CreateVerificationSessionInput,
+    RedactVerificationSessionInput,
+    SimulatedOutcome,
+    SimulateVerificationSessionInput,
+    SubmitVerificationSessionInput,
     UpdateVerificationSessionInput,
+    VerificationOutcome,
     keep_unset,
     options_value,
     provided_details_value,
+    verified_outputs_value,
 )
 from app.schema.types import VerificationSession
+from app.store import lifecycle
 from app.store import sessions as store
+from app.verifiers import Decision
 
 
-@strawberry.type(description="The result of createVerificationSession.")
-class CreateVerificationSessionPayload:
+@strawberry.type(description="The result of a mutation on one session.")
+class VerificationSessionPayload:
     verification_session: VerificationSession | None = strawberry.field(
-        description="The new session; null when userErrors is not empty."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why the session was not created; empty on success."
-    )
-
-
-@strawberry.type(description="The result of updateVerificationSession.")
-class UpdateVerificationSessionPayload:
-    verification_session: VerificationSession | None = strawberry.field(
-        description="The updated session; null when userErrors is not empty."
+        description="The session after the change; null when userErrors is not empty."
     )
     user_errors: list[UserError] = strawberry.field(
         description="Why nothing was changed; empty on success."
     )
 
 
-def _session(context: Context, row: SessionRow) -> VerificationSession:
-    return VerificationSession.from_row(row, public_base_url=context.settings.public_base_url)
+@strawberry.type(description="The result of createVerificationSession.")
+class CreateVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+@strawberry.type(description="The result of updateVerificationSession.")
+class UpdateVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+@strawberry.type(description="The result of cancelVerificationSession.")
+class CancelVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+@strawberry.type(description="The result of redactVerificationSession.")
+class RedactVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+@strawberry.type(description="The result of submitVerificationSession.")
+class SubmitVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+@strawberry.type(description="The result of simulateVerificationSession.")
+class SimulateVerificationSessionPayload(VerificationSessionPayload):
+    pass
+
+
+P = TypeVar("P", bound=VerificationSessionPayload)
+
+
+async def _run(
+    payload: type[P], context: Context, operation: Callable[[AsyncSession], Awaitable[SessionRow]]
+) -> P:
+    """Run one write transaction; a domain error rolls it back and becomes a userError."""
+    try:
+        async with write_session(context.engine) as db:
+            row = await operation(db)
+    except DomainError as error:
+        return payload(verification_session=None, user_errors=[UserError.from_domain(error)])
+    session = VerificationSession.from_row(row, public_base_url=context.settings.public_base_url)
+    return payload(verification_session=session, user_errors=[])
+
+
+def _argument(description: str) -> object:
+    return strawberry.argument(description=description)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Create a session in REQUIRES_INPUT with a fresh client secret (24 h) and url (48 h). Secret keys only."
+        description="Create a session in REQUIRES_INPUT with a fresh client secret (24 h) and url (48 h); records `created`. Secret keys only."
     )
     async def create_verification_session(
         self,
         info: Info[Context, None],
         input: Annotated[
-            CreateVerificationSessionInput,
-            strawberry.argument(description="The new session's parameters."),
+            CreateVerificationSessionInput, _argument("The new session's parameters.")
         ],
     ) -> CreateVerificationSessionPayload:
         scope = info.context.writer()
@@ -72,26 +119,20 @@ class Mutation:
             related_customer=input.related_customer,
             return_url=input.return_url,
         )
-        try:
-            async with write_session(info.context.engine) as db:
-                row = await store.create_session(db, scope=scope, params=params)
-        except DomainError as error:
-            return CreateVerificationSessionPayload(
-                verification_session=None, user_errors=[UserError.from_domain(error)]
-            )
-        return CreateVerificationSessionPayload(
-            verification_session=_session(info.context, row), user_errors=[]
-        )
+
+        async def create(db: AsyncSession) -> SessionRow:
+            return await store.create_session(db, scope=scope, params=params)
+
+        return await _run(CreateVerificationSessionPayload, info.context, create)
 
     @strawberry.mutation(
-        description="Change a session's type, options, provided details or metadata while it is in REQUIRES_INPUT. Secret keys only."
+        description="Change a session's type, options, provided details or metadata while it is in REQUIRES_INPUT. Records no event. Secret keys only."
     )
     async def update_verification_session(
         self,
         info: Info[Context, None],
         input: Annotated[
-            UpdateVerificationSessionInput,
-            strawberry.argument(description="The session and the fields to change."),
+            UpdateVerificationSessionInput, _argument("The session and the fields to change.")
         ],
     ) -> UpdateVerificationSessionPayload:
         scope = info.context.writer()
@@ -101,15 +142,123 @@ class Mutation:
             provided_details=provided_details_value(input.provided_details),
             type=keep_unset(input.type),
         )
-        try:
-            async with write_session(info.context.engine) as db:
-                row = await store.update_session(
-                    db, scope=scope, session_id=input.id, update=update
-                )
-        except DomainError as error:
-            return UpdateVerificationSessionPayload(
-                verification_session=None, user_errors=[UserError.from_domain(error)]
-            )
-        return UpdateVerificationSessionPayload(
-            verification_session=_session(info.context, row), user_errors=[]
+
+        async def apply(db: AsyncSession) -> SessionRow:
+            return await store.update_session(db, scope=scope, session_id=input.id, update=update)
+
+        return await _run(UpdateVerificationSessionPayload, info.context, apply)
+
+    @strawberry.mutation(
+        description="Cancel a session in REQUIRES_INPUT: its client secret, url and last error are cleared, `canceled` is recorded. Canceling a canceled session changes nothing. Secret keys only."
+    )
+    async def cancel_verification_session(
+        self,
+        info: Info[Context, None],
+        input: Annotated[CancelVerificationSessionInput, _argument("The session to cancel.")],
+    ) -> CancelVerificationSessionPayload:
+        scope = info.context.writer()
+
+        async def cancel(db: AsyncSession) -> SessionRow:
+            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
+            await lifecycle.cancel(db, session=session)
+            return session
+
+        return await _run(CancelVerificationSessionPayload, info.context, cancel)
+
+    @strawberry.mutation(
+        description=(
+            "Redact a session in REQUIRES_INPUT (which also cancels it), VERIFIED or CANCELED; "
+            "refused while PROCESSING. `redaction.status` is PROCESSING at once and REDACTED once "
+            "the personal data of the session, its reports and its events is erased, when "
+            "`redacted` is recorded. A second redact changes nothing. Secret keys only."
         )
+    )
+    async def redact_verification_session(
+        self,
+        info: Info[Context, None],
+        input: Annotated[RedactVerificationSessionInput, _argument("The session to redact.")],
+    ) -> RedactVerificationSessionPayload:
+        scope = info.context.writer()
+        delay = info.context.settings.redaction_delay_seconds
+
+        async def redact(db: AsyncSession) -> SessionRow:
+            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
+            await lifecycle.start_redaction(db, session=session, delay_seconds=delay)
+            return session
+
+        return await _run(RedactVerificationSessionPayload, info.context, redact)
+
+    @strawberry.mutation(
+        description=(
+            "Submit a session in REQUIRES_INPUT, as the hosted page does: it moves to PROCESSING "
+            "(its client secret and url are spent) and, after the processing delay, to VERIFIED "
+            "or back to REQUIRES_INPUT with a last error, writing a report. Allowed with a secret "
+            "key or the session's own client secret. Live mode needs a configured verifier "
+            "(userError VERIFIER_UNAVAILABLE otherwise)."
+        )
+    )
+    async def submit_verification_session(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SubmitVerificationSessionInput, _argument("The session and the tester's choices.")
+        ],
+    ) -> SubmitVerificationSessionPayload:
+        context = info.context
+        scope = context.submitter(input.id)
+        outputs = verified_outputs_value(input.verified_outputs)
+        code = input.last_error_code.value if input.last_error_code else None
+
+        async def submit(db: AsyncSession) -> SessionRow:
+            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
+            if scope.livemode:
+                if not context.live_verifier_available:
+                    raise VerifierUnavailable(
+                        "Live-mode verification is not available: no verifier is configured "
+                        "(set VERIFIER). Nothing was submitted."
+                    )
+                if input.outcome != VerificationOutcome.VERIFIED or code is not None:
+                    raise InvalidParameter(
+                        "outcome and lastErrorCode are test-mode choices; in live mode the verifier decides.",
+                        field=["outcome"],
+                    )
+                submitted = {"person": outputs or {}}
+            else:
+                submitted = lifecycle.tester_choice(input.outcome.value, code, outputs)
+            await lifecycle.start_processing(
+                db,
+                session=session,
+                submitted=submitted,
+                delay_seconds=context.settings.processing_delay_seconds,
+            )
+            return session
+
+        return await _run(SubmitVerificationSessionPayload, context, submit)
+
+    @strawberry.mutation(
+        description=(
+            "Stripe's test helpers as one mutation, for integration tests that should not click "
+            "through a page. From REQUIRES_INPUT the session passes through PROCESSING (both "
+            "events recorded); VERIFIED or REQUIRES_INPUT finish at once with a report, PROCESSING "
+            "stays until a later simulation finishes it. Test-mode secret keys only."
+        )
+    )
+    async def simulate_verification_session(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SimulateVerificationSessionInput, _argument("The session and where to move it.")
+        ],
+    ) -> SimulateVerificationSessionPayload:
+        scope = info.context.test_mode_writer()
+        outputs = verified_outputs_value(input.verified_outputs)
+        code = input.last_error_code.value if input.last_error_code else None
+
+        async def simulate(db: AsyncSession) -> SessionRow:
+            choice = lifecycle.tester_choice(input.outcome.value, code, outputs)
+            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
+            attempt = None if input.outcome == SimulatedOutcome.PROCESSING else Decision(**choice)
+            await lifecycle.simulate(db, session=session, attempt=attempt)
+            return session
+
+        return await _run(SimulateVerificationSessionPayload, info.context, simulate)

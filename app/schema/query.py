@@ -2,52 +2,121 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from app.db import read_session
+from app.db import read_session, write_session
 from app.domain import ids
-from app.pagination import MAX_PAGE_SIZE, PaginationError, encode_cursor, page_request
-from app.schema.connection import PageInfo, VerificationSessionConnection, VerificationSessionEdge
+from app.models import VerificationSession as SessionRow
+from app.pagination import (
+    MAX_PAGE_SIZE,
+    PageRequest,
+    PaginationError,
+    decode_sequence_cursor,
+    encode_cursor,
+    encode_sequence_cursor,
+    page_request,
+)
+from app.schema.connection import Connection, build_connection
 from app.schema.context import Context
 from app.schema.errors import bad_user_input
-from app.schema.inputs import VerificationSessionFilter
+from app.schema.events import Event
+from app.schema.inputs import (
+    MAX_EVENT_TYPES,
+    EventFilter,
+    VerificationReportFilter,
+    VerificationSessionFilter,
+    created_bounds,
+)
+from app.schema.reports import VerificationReport
 from app.schema.types import Node, VerificationSession
+from app.store import events as event_store
+from app.store import lifecycle
+from app.store import reports as report_store
 from app.store import sessions as store
+from app.store.keyset import Seek
 from app.store.sessions import SessionFilter
 
 MAX_NODE_IDS = 100
+
+FIRST = strawberry.argument(
+    description=f"Page size going forward, 0 to {MAX_PAGE_SIZE}; default 10. Not with `last`."
+)
+AFTER = strawberry.argument(
+    description="Return items after this cursor (an `endCursor` or edge cursor)."
+)
+LAST = strawberry.argument(
+    description=f"Page size going backward, 0 to {MAX_PAGE_SIZE}. Not with `first`."
+)
+BEFORE = strawberry.argument(
+    description="Return items before this cursor (a `startCursor` or edge cursor)."
+)
+
+
+def _page(
+    first: int | None, after: str | None, last: int | None, before: str | None, **kwargs: Any
+) -> PageRequest:
+    try:
+        return page_request(first=first, after=after, last=last, before=before, **kwargs)
+    except PaginationError as error:
+        raise bad_user_input(str(error)) from None
+
+
+async def _fresh(context: Context, rows: list[SessionRow]) -> list[SessionRow]:
+    """Sessions as a secret key should see them: in requires_input with a usable client secret
+    and url, issuing new ones where they expired (as Stripe's retrieve does)."""
+    if not context.may_see_secrets or not any(
+        lifecycle.needs_fresh_credentials(row) for row in rows
+    ):
+        return rows
+    async with write_session(context.engine) as db:
+        refreshed = await lifecycle.refresh_stale_credentials(
+            db, session_ids=[row.id for row in rows]
+        )
+    return [refreshed.get(row.id, row) for row in rows]
+
+
+def _session(context: Context) -> Callable[[SessionRow], VerificationSession]:
+    base_url = context.settings.public_base_url
+    return lambda row: VerificationSession.from_row(row, public_base_url=base_url)
 
 
 async def resolve_nodes(context: Context, object_ids: list[str]) -> list[Node | None]:
     """Objects for ids, by prefix, in the caller's scope; None for unknown or malformed ids."""
     scope = context.reader()
-    session_ids = [object_id for object_id in object_ids if ids.prefix_of(object_id) == ids.SESSION]
+    by_prefix: dict[str | None, list[str]] = {}
+    for object_id in object_ids:
+        by_prefix.setdefault(ids.prefix_of(object_id), []).append(object_id)
+    found: dict[str, Node] = {}
     async with read_session(context.engine) as db:
-        found = await store.get_sessions(db, scope=scope, session_ids=session_ids)
-    base_url = context.settings.public_base_url
-    return [
-        VerificationSession.from_row(found[object_id], public_base_url=base_url)
-        if object_id in found
-        else None
-        for object_id in object_ids
-    ]
+        sessions = await store.get_sessions(
+            db, scope=scope, session_ids=by_prefix.get(ids.SESSION, [])
+        )
+        reports = await report_store.get_reports(
+            db, scope=scope, report_ids=by_prefix.get(ids.REPORT, [])
+        )
+        events = await event_store.get_events(
+            db, scope=scope, event_ids=by_prefix.get(ids.EVENT, [])
+        )
+    to_session = _session(context)
+    for row in await _fresh(context, list(sessions.values())):
+        found[row.id] = to_session(row)
+    found.update({key: VerificationReport.from_row(row) for key, row in reports.items()})
+    found.update({key: Event.from_row(row) for key, row in events.items()})
+    return [found.get(object_id) for object_id in object_ids]
 
 
 def _session_filter(value: VerificationSessionFilter | None) -> SessionFilter:
     if value is None:
         return SessionFilter()
-    created = value.created
     return SessionFilter(
         status=value.status.value if value.status is not None else None,
         client_reference_id=value.client_reference_id,
         related_customer=value.related_customer,
-        created_gt=created.gt if created else None,
-        created_gte=created.gte if created else None,
-        created_lt=created.lt if created else None,
-        created_lte=created.lte if created else None,
+        **created_bounds(value.created),
     )
 
 
@@ -60,7 +129,8 @@ class Query:
         self,
         info: Info[Context, None],
         id: Annotated[
-            strawberry.ID, strawberry.argument(description="An object ID such as `vs_…`.")
+            strawberry.ID,
+            strawberry.argument(description="An object ID such as `vs_…`, `vr_…` or `evt_…`."),
         ],
     ) -> Node | None:
         return (await resolve_nodes(info.context, [id]))[0]
@@ -81,21 +151,22 @@ class Query:
         return await resolve_nodes(info.context, list(ids))
 
     @strawberry.field(
-        description="A session by ID; null when not found or not visible to the caller."
+        description=(
+            "A session by ID; null when not found or not visible to the caller. With a client "
+            "secret, only that secret's own session, with a limited set of fields."
+        )
     )
     async def verification_session(
         self,
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="The session's ID (`vs_…`).")],
     ) -> VerificationSession | None:
-        scope = info.context.reader()
+        scope = info.context.session_reader(id)
         async with read_session(info.context.engine) as db:
             row = await store.get_session(db, scope=scope, session_id=id)
         if row is None:
             return None
-        return VerificationSession.from_row(
-            row, public_base_url=info.context.settings.public_base_url
-        )
+        return _session(info.context)((await _fresh(info.context, [row]))[0])
 
     @strawberry.field(
         description=(
@@ -106,41 +177,18 @@ class Query:
     async def verification_sessions(
         self,
         info: Info[Context, None],
-        first: Annotated[
-            int | None,
-            strawberry.argument(
-                description=f"Page size going forward, 0 to {MAX_PAGE_SIZE}; default 10. Not with `last`."
-            ),
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Return items after this cursor (an `endCursor` or edge cursor)."
-            ),
-        ] = None,
-        last: Annotated[
-            int | None,
-            strawberry.argument(
-                description=f"Page size going backward, 0 to {MAX_PAGE_SIZE}. Not with `first`."
-            ),
-        ] = None,
-        before: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Return items before this cursor (a `startCursor` or edge cursor)."
-            ),
-        ] = None,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
         filter: Annotated[
             VerificationSessionFilter | None,
             strawberry.argument(description="Conditions every returned session meets."),
         ] = None,
-    ) -> VerificationSessionConnection:
+    ) -> Connection[VerificationSession]:
         context = info.context
         scope = context.reader()
-        try:
-            page = page_request(first=first, after=after, last=last, before=before)
-        except PaginationError as error:
-            raise bad_user_input(str(error)) from None
+        page = _page(first, after, last, before)
         conditions = _session_filter(filter)
         async with read_session(context.engine) as db:
             result = await store.list_sessions(db, scope=scope, filter=conditions, page=page)
@@ -149,22 +197,126 @@ class Query:
             async with read_session(context.engine) as db:
                 return await store.count_sessions(db, scope=scope, filter=conditions)
 
-        base_url = context.settings.public_base_url
-        edges = [
-            VerificationSessionEdge(
-                cursor=encode_cursor(row.created, row.id),
-                node=VerificationSession.from_row(row, public_base_url=base_url),
+        rows = await _fresh(context, result.rows)
+        result = type(result)(
+            rows=rows,
+            has_next_page=result.has_next_page,
+            has_previous_page=result.has_previous_page,
+        )
+        return build_connection(
+            result,
+            node=_session(context),
+            cursor=lambda row: encode_cursor(row.created, row.id),
+            count=count,
+        )
+
+    @strawberry.field(
+        description="A verification report by ID; null when not found or not visible."
+    )
+    async def verification_report(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The report's ID (`vr_…`).")],
+    ) -> VerificationReport | None:
+        scope = info.context.reader()
+        async with read_session(info.context.engine) as db:
+            found = await report_store.get_reports(db, scope=scope, report_ids=[id])
+        return VerificationReport.from_row(found[id]) if id in found else None
+
+    @strawberry.field(
+        description="Verification reports newest first (ties broken by ID), as a Relay connection; default 10, at most 100 a page."
+    )
+    async def verification_reports(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+        filter: Annotated[
+            VerificationReportFilter | None,
+            strawberry.argument(description="Conditions every returned report meets."),
+        ] = None,
+    ) -> Connection[VerificationReport]:
+        context = info.context
+        scope = context.reader()
+        page = _page(first, after, last, before)
+        conditions = report_store.ReportFilter(
+            session_id=filter.verification_session if filter else None,
+            type=filter.type.value if filter and filter.type else None,
+            **created_bounds(filter.created if filter else None),
+        )
+        async with read_session(context.engine) as db:
+            result = await report_store.list_reports(db, scope=scope, filter=conditions, page=page)
+
+        async def count() -> int:
+            async with read_session(context.engine) as db:
+                return await report_store.count_reports(db, scope=scope, filter=conditions)
+
+        return build_connection(
+            result,
+            node=VerificationReport.from_row,
+            cursor=lambda row: encode_cursor(row.created, row.id),
+            count=count,
+        )
+
+    @strawberry.field(description="An event by ID; null when not found or not visible.")
+    async def event(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The event's ID (`evt_…`).")],
+    ) -> Event | None:
+        scope = info.context.reader()
+        async with read_session(info.context.engine) as db:
+            found = await event_store.get_events(db, scope=scope, event_ids=[id])
+        return Event.from_row(found[id]) if id in found else None
+
+    @strawberry.field(
+        description=(
+            "Events newest first, in the exact order of the changes (a sequence, not a timestamp), "
+            "as a Relay connection; default 10, at most 100 a page."
+        )
+    )
+    async def events(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+        filter: Annotated[
+            EventFilter | None,
+            strawberry.argument(description="Conditions every returned event meets."),
+        ] = None,
+    ) -> Connection[Event]:
+        context = info.context
+        scope = context.reader()
+        page = _page(first, after, last, before, decode=decode_sequence_cursor)
+        if filter and filter.types is not None and len(filter.types) > MAX_EVENT_TYPES:
+            raise bad_user_input(
+                f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, got {len(filter.types)}."
             )
-            for row in result.rows
-        ]
-        return VerificationSessionConnection(
-            edges=edges,
-            nodes=[edge.node for edge in edges],
-            page_info=PageInfo(
-                has_next_page=result.has_next_page,
-                has_previous_page=result.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        conditions = event_store.EventFilter(
+            types=filter.types if filter else None,
+            session_id=filter.verification_session if filter else None,
+            **created_bounds(filter.created if filter else None),
+        )
+        seek = Seek(
+            size=page.size,
+            forward=page.forward,
+            after=(page.after,) if page.after is not None else None,
+            before=(page.before,) if page.before is not None else None,
+        )
+        async with read_session(context.engine) as db:
+            result = await event_store.list_events(db, scope=scope, filter=conditions, seek=seek)
+
+        async def count() -> int:
+            async with read_session(context.engine) as db:
+                return await event_store.count_events(db, scope=scope, filter=conditions)
+
+        return build_connection(
+            result,
+            node=Event.from_row,
+            cursor=lambda row: encode_sequence_cursor(row.sequence or 0),
             count=count,
         )

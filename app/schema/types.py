@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -21,7 +21,12 @@ from app.schema.enums import (
     VerificationSessionStatus,
     VerificationSessionType,
 )
+from app.schema.loaders import report_loader
+from app.schema.permissions import NotWithClientSecret
 from app.schema.scalars import Metadata
+
+if TYPE_CHECKING:
+    from app.schema.reports import VerificationReport
 
 
 @strawberry.interface(description="An object with a globally unique, Stripe-style ID.")
@@ -129,17 +134,6 @@ class VerificationSessionVerifiedOutputs:
 
 
 @strawberry.type(
-    description="The result of one verification attempt (`vr_…`). Reports are created by "
-    "submissions, which arrive with the verification lifecycle."
-)
-class VerificationReport(Node):
-    object: str = strawberry.field(description="Always `identity.verification_report`.")
-    created: datetime = strawberry.field(description="When the report was created.")
-    livemode: bool = strawberry.field(description="True in live mode, false in test mode.")
-    type: VerificationSessionType = strawberry.field(description="The type of the checks run.")
-
-
-@strawberry.type(
     description=(
         "A VerificationSession guides a user through verifying their identity (`vs_…`). It is "
         "created in REQUIRES_INPUT with a client secret and a hosted-page url, then submitted, "
@@ -149,7 +143,8 @@ class VerificationReport(Node):
 class VerificationSession(Node):
     object: str = strawberry.field(description="Always `identity.verification_session`.")
     client_reference_id: str | None = strawberry.field(
-        description="Your own reference for the user (customer id, session id), at most 5000 characters."
+        permission_classes=[NotWithClientSecret],
+        description="Your own reference for the user (customer id, session id), at most 5000 characters.",
     )
     created: datetime = strawberry.field(
         description="When the session was created (UTC, microseconds). Lists sort on it, newest first."
@@ -157,42 +152,61 @@ class VerificationSession(Node):
     last_error: VerificationSessionLastError | None = strawberry.field(
         description="Why the last attempt failed; null when none has failed."
     )
-    last_verification_report: VerificationReport | None = strawberry.field(
-        description="The report of the latest attempt; null until a first attempt was made."
-    )
     livemode: bool = strawberry.field(
         description="True for sessions made with a live key, false for test mode."
     )
-    metadata: Metadata = strawberry.field(description="Your key-value pairs; `{}` when empty.")
+    metadata: Metadata = strawberry.field(
+        permission_classes=[NotWithClientSecret],
+        description="Your key-value pairs; `{}` when empty.",
+    )
     options: VerificationSessionOptions | None = strawberry.field(
         description="Options for the verification checks."
     )
     provided_details: VerificationSessionProvidedDetails | None = strawberry.field(
-        description="Details you provided about the user."
+        permission_classes=[NotWithClientSecret], description="Details you provided about the user."
     )
     redaction: VerificationSessionRedaction | None = strawberry.field(
-        description="Null until redaction is requested."
+        permission_classes=[NotWithClientSecret], description="Null until redaction is requested."
     )
     related_customer: str | None = strawberry.field(
-        description="The customer (`cus_…`) this session verifies."
+        permission_classes=[NotWithClientSecret],
+        description="The customer (`cus_…`) this session verifies.",
     )
     status: VerificationSessionStatus = strawberry.field(description="Lifecycle status.")
     type: VerificationSessionType = strawberry.field(description="The type of verification check.")
     verification_flow: str | None = strawberry.field(
-        description="The verification flow (`vf_…`) the session was made from, if any."
+        permission_classes=[NotWithClientSecret],
+        description="The verification flow (`vf_…`) the session was made from, if any.",
     )
     verified_outputs: VerificationSessionVerifiedOutputs | None = strawberry.field(
-        description="The verified data; null until the session is verified."
+        permission_classes=[NotWithClientSecret],
+        description="The verified data; null until the session is verified.",
     )
     stored_client_secret: strawberry.Private[str | None]
     stored_url: strawberry.Private[str | None]
+    stored_report_id: strawberry.Private[str | None]
 
     @strawberry.field(
+        description="The report of the latest attempt; null until a first attempt was made.",
+        permission_classes=[NotWithClientSecret],
+    )
+    async def last_verification_report(
+        self, info: Info[Context, None]
+    ) -> Annotated[VerificationReport, strawberry.lazy("app.schema.reports")] | None:
+        from app.schema.reports import VerificationReport
+
+        if self.stored_report_id is None:
+            return None
+        row = await report_loader(info.context).load(self.stored_report_id)
+        return VerificationReport.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        permission_classes=[NotWithClientSecret],
         description=(
             "Short-lived secret (24 h, single use) that a frontend uses to submit this session. "
             "Never log it or put it in a URL. Null once the session leaves REQUIRES_INPUT, and "
             "always null for restricted keys."
-        )
+        ),
     )
     def client_secret(self, info: Info[Context, None]) -> str | None:
         return None if info.context.may_see_secrets is False else self.stored_client_secret
@@ -214,7 +228,6 @@ class VerificationSession(Node):
             client_reference_id=row.client_reference_id,
             created=row.created,
             last_error=_last_error(row.last_error),
-            last_verification_report=None,
             livemode=row.livemode,
             metadata=Metadata(row.metadata_),
             options=_options(row.options),
@@ -236,6 +249,7 @@ class VerificationSession(Node):
             verification_flow=row.verification_flow,
             verified_outputs=_verified_outputs(row.verified_outputs),
             stored_client_secret=row.client_secret,
+            stored_report_id=row.last_verification_report,
             stored_url=(
                 hosted_url(public_base_url=public_base_url, url_token=row.url_token)
                 if row.url_token

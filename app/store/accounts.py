@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain import ids, keys
 from app.domain.access import Principal, Scope
-from app.models import Account, ApiKey, utcnow
+from app.models import Account, ApiKey, VerificationSession, utcnow
 
 
 async def default_account(db: AsyncSession) -> Account:
@@ -57,7 +59,10 @@ async def any_key_exists(db: AsyncSession) -> bool:
 
 
 async def authenticate(db: AsyncSession, *, key: str) -> Principal | None:
-    """The principal a key stands for, or None for a malformed or unknown key."""
+    """The principal an API key or a session's client secret stands for; None for a malformed,
+    unknown, spent or expired one."""
+    if "_secret_" in key:
+        return await _client_secret_principal(db, secret=key)
     if keys.parse_key(key) is None:
         return None
     row = await db.get(ApiKey, keys.hash_key(key))
@@ -65,4 +70,22 @@ async def authenticate(db: AsyncSession, *, key: str) -> Principal | None:
         return None
     return Principal(
         scope=Scope(account_id=row.account_id, livemode=row.livemode), restricted=row.restricted
+    )
+
+
+async def _client_secret_principal(db: AsyncSession, *, secret: str) -> Principal | None:
+    session_id = secret.partition("_secret_")[0]
+    if ids.prefix_of(session_id) != ids.SESSION:
+        return None
+    session = await db.get(VerificationSession, session_id)
+    if session is None or session.client_secret is None:
+        return None
+    if not hmac.compare_digest(session.client_secret.encode(), secret.encode()):
+        return None
+    if session.client_secret_expires_at is None or session.client_secret_expires_at <= utcnow():
+        return None
+    return Principal(
+        scope=Scope(account_id=session.account_id, livemode=session.livemode),
+        restricted=False,
+        session_id=session.id,
     )

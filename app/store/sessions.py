@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, tuple_
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.errors import ResourceMissing
+from app.domain.lifecycle import EventType
 from app.domain.sessions import (
     SessionCreate,
     SessionUpdate,
@@ -23,9 +24,12 @@ from app.domain.sessions import (
     flow_session_values,
     fresh_credentials,
 )
-from app.models import VerificationSession, utcnow
+from app.models import VerificationLink, VerificationSession, utcnow
 from app.pagination import PageRequest
+from app.store import keyset
+from app.store.events import record_event
 from app.store.flows import get_flow
+from app.store.keyset import Page, Seek
 
 # Stored column names that differ from the domain's field names.
 _COLUMNS = {"metadata": "metadata_"}
@@ -40,13 +44,6 @@ class SessionFilter:
     created_gte: datetime | None = None
     created_lt: datetime | None = None
     created_lte: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[VerificationSession]
-    has_next_page: bool
-    has_previous_page: bool
 
 
 def _missing(session_id: str) -> ResourceMissing:
@@ -83,6 +80,8 @@ async def create_session(
     )
     db.add(row)
     await db.flush()
+    db.add(VerificationLink(token=row.url_token, session_id=row.id, expires_at=row.url_expires_at))
+    await record_event(db, session=row, type=EventType.CREATED, before=None)
     return row
 
 
@@ -138,76 +137,53 @@ async def get_sessions(
     return {row.id: row for row in (await db.exec(statement)).all()}
 
 
-async def get_session_by_url_token(db: AsyncSession, *, token: str) -> VerificationSession | None:
-    statement = select(VerificationSession).where(col(VerificationSession.url_token) == token)
-    return (await db.exec(statement)).first()
+async def get_link(
+    db: AsyncSession, *, token: str
+) -> tuple[VerificationLink, VerificationSession] | None:
+    """A hosted-page link (current, spent or expired) and its session; None if never issued."""
+    link = await db.get(VerificationLink, token)
+    if link is None:
+        return None
+    session = await db.get(VerificationSession, link.session_id)
+    return (link, session) if session is not None else None
+
+
+def _seek(page: PageRequest) -> Seek:
+    return Seek(
+        size=page.size,
+        forward=page.forward,
+        after=(page.after.created, page.after.id) if page.after else None,
+        before=(page.before.created, page.before.id) if page.before else None,
+    )
+
+
+_KEY = (col(VerificationSession.created), col(VerificationSession.id))
 
 
 def page_statement(
     *, scope: Scope, filter: SessionFilter, page: PageRequest
 ) -> SelectOfScalar[VerificationSession]:
-    """The query for one page: a seek on (created, id), newest first, overfetching one row.
-
-    Backward pages (`last`/`before`) run the same seek in ascending order and are reversed by
-    the caller, so both directions read only the rows they return (plus one).
-    """
-    key = tuple_(col(VerificationSession.created), col(VerificationSession.id))
+    """The query for one page: a seek on (created, id), newest first, overfetching one row."""
     statement = select(VerificationSession).where(*_scoped(scope), *_filtered(filter))
-    if page.after is not None:
-        statement = statement.where(key < tuple_(page.after.created, page.after.id))
-    if page.before is not None:
-        statement = statement.where(key > tuple_(page.before.created, page.before.id))
-    created, session_id = col(VerificationSession.created), col(VerificationSession.id)
-    order = (
-        (created.desc(), session_id.desc()) if page.forward else (created.asc(), session_id.asc())
-    )
-    return statement.order_by(*order).limit(page.size + 1)
+    return keyset.page_statement(statement, key=_KEY, seek=_seek(page))
 
 
 def far_side_statement(
     *, scope: Scope, filter: SessionFilter, page: PageRequest
 ) -> SelectOfScalar[str] | None:
-    """The query for "is anything on the far side of the cursor we started from?", or None
-    when the page did not start from a cursor (the first or last page of the list).
-
-    An ordered `LIMIT 1` read outward from the cursor rather than `EXISTS`: Postgres plans an
-    EXISTS as "any matching row", assumes matches are spread evenly over the table and may pick
-    a sequential scan, which reads almost the whole table when the matches are the newest rows,
-    stored at its end because sessions are appended in `created` order. The ORDER BY leaves
-    the index as the only plan without a sort, so the probe reads one index entry.
-    """
-    created, session_id = col(VerificationSession.created), col(VerificationSession.id)
-    key = tuple_(created, session_id)
-    if page.forward and page.after is not None:
-        beyond = key >= tuple_(page.after.created, page.after.id)
-        order = (created.asc(), session_id.asc())
-    elif not page.forward and page.before is not None:
-        beyond = key <= tuple_(page.before.created, page.before.id)
-        order = (created.desc(), session_id.desc())
-    else:
-        return None
-    return (
-        select(session_id)
-        .where(*_scoped(scope), *_filtered(filter), beyond)
-        .order_by(*order)
-        .limit(1)
-    )
+    """The probe for hasPreviousPage (forward) or hasNextPage (backward); see `keyset`."""
+    statement = select(col(VerificationSession.id)).where(*_scoped(scope), *_filtered(filter))
+    return keyset.far_side_statement(statement, key=_KEY, seek=_seek(page))
 
 
 async def list_sessions(
     db: AsyncSession, *, scope: Scope, filter: SessionFilter, page: PageRequest
-) -> Page:
-    rows = list((await db.exec(page_statement(scope=scope, filter=filter, page=page))).all())
-    has_more = len(rows) > page.size
-    rows = rows[: page.size]
-    if not page.forward:
-        rows.reverse()
-    probe = far_side_statement(scope=scope, filter=filter, page=page)
-    has_beyond = probe is not None and (await db.exec(probe)).first() is not None
-    return Page(
-        rows=rows,
-        has_next_page=has_more if page.forward else has_beyond,
-        has_previous_page=has_beyond if page.forward else has_more,
+) -> Page[VerificationSession]:
+    return await keyset.fetch_page(
+        db,
+        statement=page_statement(scope=scope, filter=filter, page=page),
+        probe=far_side_statement(scope=scope, filter=filter, page=page),
+        seek=_seek(page),
     )
 
 
@@ -238,12 +214,11 @@ def _filtered(filter: SessionFilter) -> list[ColumnElement[bool]]:
     ):
         if value is not None:
             conditions.append(column == value)
-    for compare, bound in (
-        (created.__gt__, filter.created_gt),
-        (created.__ge__, filter.created_gte),
-        (created.__lt__, filter.created_lt),
-        (created.__le__, filter.created_lte),
-    ):
-        if bound is not None:
-            conditions.append(compare(bound))
+    conditions += keyset.created_range(
+        created,
+        gt=filter.created_gt,
+        gte=filter.created_gte,
+        lt=filter.created_lt,
+        lte=filter.created_lte,
+    )
     return conditions

@@ -52,10 +52,18 @@ class RequestError(Exception):
 class GraphQLEndpoint:
     """The ASGI view of the schema."""
 
-    def __init__(self, *, schema: GatewaySchema, settings: Settings, engine: Any) -> None:
+    def __init__(
+        self,
+        *,
+        schema: GatewaySchema,
+        settings: Settings,
+        engine: Any,
+        live_verifier_available: bool,
+    ) -> None:
         self.schema = schema
         self.settings = settings
         self.engine = engine
+        self.live_verifier_available = live_verifier_available
 
     async def handle(self, request: Request) -> Response:
         media_type = _response_media_type(request)
@@ -90,7 +98,7 @@ class GraphQLEndpoint:
             principal = await authenticate(db, key=key.strip())
         if principal is None:
             # The key itself is never echoed or logged.
-            raise RequestError(401, "Invalid API key provided.", "UNAUTHENTICATED")
+            raise RequestError(401, "Invalid API key or client secret provided.", "UNAUTHENTICATED")
         return principal
 
     async def _execute(
@@ -101,7 +109,12 @@ class GraphQLEndpoint:
         operation_name: str | None,
         principal: Principal | None,
     ) -> ExecutionResult:
-        context = Context(engine=self.engine, settings=self.settings, principal=principal)
+        context = Context(
+            engine=self.engine,
+            settings=self.settings,
+            principal=principal,
+            live_verifier_available=self.live_verifier_available,
+        )
         try:
             return await self.schema.execute(
                 query,

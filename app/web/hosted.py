@@ -11,13 +11,15 @@ from html import escape
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from app.db import read_session
 from app.domain.access import Scope
 from app.domain.sessions import Status
 from app.models import VerificationSession, utcnow
+from app.settings import Settings
 from app.store.flows import get_flow
-from app.store.sessions import get_session_by_url_token
+from app.store.sessions import get_link
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}
@@ -70,7 +72,8 @@ def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
     async def verify_page(request: Request) -> HTMLResponse:
         token = request.path_params["token"]
         async with read_session(engine) as db:
-            session = await get_session_by_url_token(db, token=token)
+            found = await get_link(db, token=token)
+            session = found[1] if found else None
             flow = (
                 await get_flow(
                     db,
@@ -87,7 +90,9 @@ def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
                 "<p>Check that you opened the whole link, or ask for a new one.</p>",
                 status=404,
             )
-        expired = session.url_expires_at is None or session.url_expires_at <= utcnow()
+        link = found[0] if found else None
+        assert link is not None
+        expired = link.expires_at <= utcnow() or link.spent_at is not None
         if expired or session.status != Status.REQUIRES_INPUT:
             return _page(
                 "Verification link expired",
@@ -112,3 +117,7 @@ def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
         return _page("Verify your identity", body)
 
     return verify_page
+
+
+def hosted_routes(*, engine: AsyncEngine, settings: Settings) -> list[Route]:
+    return [Route("/verify/{token}", hosted_page_endpoint(engine), methods=["GET"])]

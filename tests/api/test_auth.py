@@ -59,7 +59,7 @@ UNAUTHENTICATED_MESSAGE = (
     "Authentication required: send `Authorization: Bearer <key>` with a valid API key."
 )
 MALFORMED_HEADER_MESSAGE = "The Authorization header must be `Bearer <key>`."
-INVALID_KEY_MESSAGE = "Invalid API key provided."
+INVALID_KEY_MESSAGE = "Invalid API key or client secret provided."
 FORBIDDEN_MESSAGE = "Restricted keys may only read; use a secret key (sk_…) for mutations."
 
 

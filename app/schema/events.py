@@ -1,0 +1,67 @@
+"""Event: one change to a session, shaped as a webhook would carry it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.models import Event as EventRow
+from app.schema.context import Context
+from app.schema.loaders import session_loader
+from app.schema.types import Node
+
+if TYPE_CHECKING:
+    from app.schema.types import VerificationSession
+
+
+@strawberry.type(
+    description=(
+        "A change to a session (`evt_…`): one per status change, plus `created` and `redacted`. "
+        "Plain updates record none."
+    )
+)
+class Event(Node):
+    type: str = strawberry.field(
+        description="Stripe's event type, e.g. `identity.verification_session.verified`. New types may be added."
+    )
+    created: datetime = strawberry.field(
+        description="When the change happened (UTC, microseconds)."
+    )
+    livemode: bool = strawberry.field(description="True in live mode, false in test mode.")
+    data: JSON = strawberry.field(
+        description=(
+            "What a webhook would carry: `{object, previous_attributes}`, where `object` is the "
+            "session in Stripe's shape (snake_case keys, lowercase enum values, `created` in unix "
+            "seconds) without its client secret, url and verified outputs, and "
+            "`previous_attributes` holds the old values of what changed."
+        )
+    )
+    session_id: strawberry.Private[str]
+
+    @strawberry.field(description="The session as it is now (null if no longer visible).")
+    async def verification_session(
+        self, info: Info[Context, None]
+    ) -> Annotated[VerificationSession, strawberry.lazy("app.schema.types")] | None:
+        from app.schema.types import VerificationSession
+
+        row = await session_loader(info.context).load(self.session_id)
+        if row is None:
+            return None
+        return VerificationSession.from_row(
+            row, public_base_url=info.context.settings.public_base_url
+        )
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> Event:
+        return cls(
+            id=strawberry.ID(row.id),
+            type=row.type,
+            created=row.created,
+            livemode=row.livemode,
+            data=row.data,
+            session_id=row.session_id,
+        )
