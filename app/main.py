@@ -53,7 +53,7 @@ def create_app(
         finally:
             stop.set()
             if task is not None:
-                await task
+                await worker.shut_down(task)
             await engine.dispose()
 
     middleware = [Middleware(RequestIdMiddleware)]

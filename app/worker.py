@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import read_session, write_session
 from app.models import Job, VerificationSession, utcnow
@@ -21,6 +22,8 @@ from app.verifiers import Submission, TestModeSimulator, Verifier
 logger = logging.getLogger("app.worker")
 
 RETRY_AFTER = timedelta(seconds=30)
+# How long shutdown waits for the job in hand (a verifier call, say) before canceling it.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class Worker:
@@ -43,6 +46,19 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
 
+    async def shut_down(self, task: asyncio.Task[None]) -> None:
+        """Wait for `run` (whose `stop` is set) to finish its job in hand, but not forever: a job
+        still running after the grace period is canceled. Its transaction rolls back, so the job
+        stays in the table and the next process runs it."""
+        try:
+            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            logger.warning(
+                "a background job was still running %gs into shutdown; it was canceled and "
+                "will run again",
+                SHUTDOWN_GRACE_SECONDS,
+            )
+
     async def run_one(self) -> bool:
         """Finish one due job; False when none is due."""
         # A cheap read first, so idle processes do not take SQLite's write lock every poll.
@@ -52,45 +68,53 @@ class Worker:
             ).first()
         if due is None:
             return False
-        job_id: int | None = None
-        try:
-            async with write_session(self.engine) as db:
-                job = await jobs.claim_due(db, now=utcnow())
-                if job is None:
-                    return False  # another process took it
-                job_id = job.id
-                session = (
-                    await db.exec(
-                        select(VerificationSession)
-                        .where(col(VerificationSession.id) == job.session_id)
-                        .with_for_update()
-                    )
-                ).one()
-                if job.kind == JobKind.PROCESS:
-                    decision = await self._verifier(session).decide(
-                        Submission(
-                            session_id=session.id,
-                            livemode=session.livemode,
-                            type=session.type,
-                            options=session.options,
-                            provided_details=session.provided_details,
-                            data=job.payload["submitted"],
-                        )
-                    )
-                    await lifecycle.finish_processing(db, session=session, attempt=decision)
-                elif job.kind == JobKind.REDACT:
-                    await lifecycle.finish_redaction(db, session=session)
-                await jobs.finish(db, job=job)
-        except Exception:
-            if job_id is None:
-                raise
-            # The job's transaction rolled back; try again later rather than in a tight loop.
-            logger.exception("job %s failed; it will be retried", job_id)
-            async with write_session(self.engine) as db:
+        async with write_session(self.engine) as db:
+            job = await jobs.claim_due(db, now=utcnow())
+            if job is None:
+                return False  # another process took it
+            job_id = job.id
+            # Lock the session without waiting: a mutation holding it (a simulation finishing
+            # it, say) may be waiting for this very job row, and waiting here would deadlock.
+            # The job is simply due again at the next poll.
+            session = (
+                await db.exec(
+                    select(VerificationSession)
+                    .where(col(VerificationSession.id) == job.session_id)
+                    .with_for_update(skip_locked=True)
+                )
+            ).first()
+            if session is None:
+                return False
+            try:
+                # The job's work runs in a savepoint: when it fails, its changes roll back but the
+                # claim (the job row's lock) is kept until the job is rescheduled, so no other
+                # process can run it again in between.
+                async with db.begin_nested():
+                    await self._run(db, job, session)
+            except Exception:
+                logger.exception("job %s failed; it will be retried", job_id)
                 await db.exec(
                     update(Job).where(col(Job.id) == job_id).values(run_at=utcnow() + RETRY_AFTER)
                 )
+                return True
+            await jobs.finish(db, job=job)
         return True
+
+    async def _run(self, db: AsyncSession, job: Job, session: VerificationSession) -> None:
+        if job.kind == JobKind.PROCESS:
+            decision = await self._verifier(session).decide(
+                Submission(
+                    session_id=session.id,
+                    livemode=session.livemode,
+                    type=session.type,
+                    options=session.options,
+                    provided_details=session.provided_details,
+                    data=job.payload["submitted"],
+                )
+            )
+            await lifecycle.finish_processing(db, session=session, attempt=decision)
+        elif job.kind == JobKind.REDACT:
+            await lifecycle.finish_redaction(db, session=session)
 
     def _verifier(self, session: VerificationSession) -> Verifier:
         if not session.livemode:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.errors import InvalidParameter, InvalidState
-from app.domain.sessions import LastErrorCode, Status
+from app.domain.sessions import LastErrorCode, Status, refuse_status
 
 EVENT_PREFIX = "identity.verification_session."
 
@@ -60,14 +60,6 @@ FAILURE_REASONS: dict[LastErrorCode, str] = {
 }
 
 
-def _refuse(action: str, done: str, status: str, allowed: str) -> InvalidState:
-    """Stripe's wording: what was refused, the current status, and the statuses that allow it."""
-    return InvalidState(
-        f'You cannot {action} this VerificationSession because it has a status of "{status}". '
-        f"Only a VerificationSession in {allowed} status may be {done}."
-    )
-
-
 def check_cancel(status: str) -> bool:
     """True when the cancel changes the session, False for an already canceled one (a no-op).
 
@@ -77,7 +69,7 @@ def check_cancel(status: str) -> bool:
     if status == Status.CANCELED:
         return False
     if status != Status.REQUIRES_INPUT:
-        raise _refuse("cancel", "canceled", status, '"requires_input"')
+        raise refuse_status("cancel", "canceled", status, '"requires_input"')
     return True
 
 
@@ -90,7 +82,9 @@ def check_redact(status: str, redaction_status: str | None) -> bool:
     if redaction_status is not None:
         return False
     if status == Status.PROCESSING:
-        raise _refuse("redact", "redacted", status, '"requires_input", "verified" or "canceled"')
+        raise refuse_status(
+            "redact", "redacted", status, '"requires_input", "verified" or "canceled"'
+        )
     return True
 
 
@@ -100,7 +94,7 @@ def check_submit(status: str, redaction_status: str | None) -> None:
             "You cannot submit this VerificationSession because it has been redacted."
         )
     if status != Status.REQUIRES_INPUT:
-        raise _refuse("submit", "submitted", status, '"requires_input"')
+        raise refuse_status("submit", "submitted", status, '"requires_input"')
 
 
 def check_simulate(status: str, redaction_status: str | None) -> None:
@@ -109,11 +103,15 @@ def check_simulate(status: str, redaction_status: str | None) -> None:
             "You cannot simulate this VerificationSession because it has been redacted."
         )
     if status not in (Status.REQUIRES_INPUT, Status.PROCESSING):
-        raise _refuse("simulate", "simulated", status, '"requires_input" or "processing"')
+        raise refuse_status("simulate", "simulated", status, '"requires_input" or "processing"')
 
 
 def check_outcome(outcome: str, last_error_code: str | None) -> None:
     """An attempt's outcome: verified (no error code) or requires_input (with one)."""
+    if last_error_code is not None and last_error_code not in LastErrorCode.__members__.values():
+        raise InvalidParameter(
+            f"Unknown last_error_code {last_error_code!r}.", field=["last_error_code"]
+        )
     if outcome == Status.REQUIRES_INPUT:
         if last_error_code is None:
             raise InvalidParameter(

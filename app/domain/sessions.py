@@ -168,6 +168,20 @@ def check_create(params: SessionCreate) -> dict[str, Any]:
     return values
 
 
+def refuse_status(action: str, done: str, status: str, allowed: str) -> InvalidState:
+    """Stripe's wording: what was refused, the current status, and the statuses that allow it."""
+    return InvalidState(
+        f'You cannot {action} this VerificationSession because it has a status of "{status}". '
+        f"Only a VerificationSession in {allowed} status may be {done}."
+    )
+
+
+def refuse_redacted(action: str) -> InvalidState:
+    return InvalidState(
+        f"You cannot {action} this VerificationSession because it has been redacted."
+    )
+
+
 def check_update(
     *,
     status: str,
@@ -183,14 +197,9 @@ def check_update(
         InvalidParameter: a value breaks a rule.
     """
     if redacted:
-        raise InvalidState(
-            "You cannot update this VerificationSession because it has been redacted."
-        )
+        raise refuse_redacted("update")
     if status != Status.REQUIRES_INPUT:
-        raise InvalidState(
-            "You cannot update this VerificationSession because it has a status of "
-            f'"{status}". Only a VerificationSession in "requires_input" status may be updated.'
-        )
+        raise refuse_status("update", "updated", status, '"requires_input"')
     changes: dict[str, Any] = {}
     if update.type is not KEEP:
         if update.type is None:

@@ -87,6 +87,17 @@ def check_verified_outputs(data: Mapping[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+def check_collected_person(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Personal data a live frontend collected, checked for shape as the tester's is, but with
+    nothing filled in: only the given fields, for the verifier to decide on.
+
+    Raises:
+        InvalidParameter: a field breaks its rule; `field` is its path under verified_outputs.
+    """
+    checked = check_verified_outputs(data)
+    return {key: checked[key] for key, value in (data or {}).items() if value is not None}
+
+
 def _string(value: Any, path: list[str]) -> str:
     if not isinstance(value, str) or len(value) > MAX_STRING_LENGTH or "\x00" in value:
         raise InvalidParameter(
@@ -173,7 +184,9 @@ def report_checks(
     if failing is not None and failing not in checks:
         # An error about a check the session did not ask for lands on its first check.
         failing = checks[0]
-    allowed = (options.get("document") or {}).get("allowed_types") or [item.value for item in DocumentType]
+    allowed = (options.get("document") or {}).get("allowed_types") or [
+        item.value for item in DocumentType
+    ]
     results: dict[str, dict[str, Any]] = {}
     for check in checks:
         if last_error_code is None:
@@ -194,28 +207,42 @@ def report_checks(
 def _check_data(
     check: str, person: Mapping[str, Any], *, document_type: str, today: date
 ) -> dict[str, Any]:
+    # A verifier may send an attempt back with no personal data at all (`person={}`, as the
+    # provider example in `app.verifiers` does); the check then read nothing.
     if check == "document":
         return {
-            "first_name": person["first_name"],
-            "last_name": person["last_name"],
-            "dob": person["dob"],
-            "address": person["address"],
+            "first_name": person.get("first_name"),
+            "last_name": person.get("last_name"),
+            "dob": person.get("dob"),
+            "address": person.get("address"),
             "issuing_country": (person.get("address") or {}).get("country") or "US",
             "type": document_type,
             "number": "D1234567",
-            "expiration_date": {"day": today.day, "month": today.month, "year": today.year + 5},
-            "issued_date": {"day": today.day, "month": today.month, "year": today.year - 5},
+            "expiration_date": _calendar_date(_years_from(today, 5)),
+            "issued_date": _calendar_date(_years_from(today, -5)),
         }
     if check == "id_number":
         return {
-            "id_number_type": person["id_number_type"],
-            "first_name": person["first_name"],
-            "last_name": person["last_name"],
-            "dob": person["dob"],
+            "id_number_type": person.get("id_number_type"),
+            "first_name": person.get("first_name"),
+            "last_name": person.get("last_name"),
+            "dob": person.get("dob"),
         }
     if check == "selfie":
         return {}
-    return {check: person[check]}
+    return {check: person.get(check)}
+
+
+def _years_from(day: date, years: int) -> date:
+    """The same day `years` later (or earlier); 29 February becomes the 28th in other years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def _calendar_date(day: date) -> dict[str, int]:
+    return {"day": day.day, "month": day.month, "year": day.year}
 
 
 def redact_person(data: Mapping[str, Any] | None) -> dict[str, Any] | None:

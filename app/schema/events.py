@@ -62,6 +62,6 @@ class Event(Node):
             type=row.type,
             created=row.created,
             livemode=row.livemode,
-            data=row.data,
+            data=JSON(row.data),
             session_id=row.session_id,
         )

@@ -281,11 +281,8 @@ def verified_outputs_value(value: VerifiedOutputsInput | None) -> dict[str, Any]
     """The input in the domain's shape (Stripe's verified_outputs keys), without omitted fields."""
     if value is None:
         return None
-    data = strawberry.asdict(value)
-    for enum_field in ("id_number_type", "sex"):
-        if data[enum_field] is not None:
-            data[enum_field] = data[enum_field].value
-    return {key: item for key, item in data.items() if item is not None}
+    data: dict[str, Any] = strawberry.asdict(value)
+    return {key: keep_unset(item) for key, item in data.items() if item is not None}
 
 
 @strawberry.enum(description="How a submitted verification ends.")

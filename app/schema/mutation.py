@@ -13,6 +13,7 @@ from strawberry.types import Info
 from app.db import write_session
 from app.domain.errors import DomainError, InvalidParameter, VerifierUnavailable
 from app.domain.sessions import SessionCreate, SessionUpdate
+from app.domain.verification import check_collected_person
 from app.models import VerificationSession as SessionRow
 from app.schema.context import Context
 from app.schema.errors import UserError
@@ -220,9 +221,13 @@ class Mutation:
                 if input.outcome != VerificationOutcome.VERIFIED or code is not None:
                     raise InvalidParameter(
                         "outcome and lastErrorCode are test-mode choices; in live mode the verifier decides.",
-                        field=["outcome"],
+                        field=(
+                            ["outcome"]
+                            if input.outcome != VerificationOutcome.VERIFIED
+                            else ["last_error_code"]
+                        ),
                     )
-                submitted = {"person": outputs or {}}
+                submitted = {"person": check_collected_person(outputs)}
             else:
                 submitted = lifecycle.tester_choice(input.outcome.value, code, outputs)
             await lifecycle.start_processing(

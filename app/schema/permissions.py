@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from strawberry.permission import BasePermission
 from strawberry.types import Info
@@ -15,7 +15,7 @@ class NotWithClientSecret(BasePermission):
         "This field is not available with a client secret. A client secret may read id, object, "
         "created, livemode, status, type, options, lastError and url."
     )
-    error_extensions: ClassVar[dict[str, object]] = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 (Strawberry reads it per instance)
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal

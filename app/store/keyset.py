@@ -37,7 +37,7 @@ class Seek:
     before: tuple[Any, ...] | None
 
 
-def _key(columns: Sequence[ColumnElement[Any]]) -> Any:
+def _key(columns: Sequence[Any]) -> Any:
     return columns[0] if len(columns) == 1 else tuple_(*columns)
 
 
@@ -46,7 +46,7 @@ def _values(values: tuple[Any, ...]) -> Any:
 
 
 def page_statement(
-    statement: SelectOfScalar[T], *, key: Sequence[ColumnElement[Any]], seek: Seek
+    statement: SelectOfScalar[T], *, key: Sequence[Any], seek: Seek
 ) -> SelectOfScalar[T]:
     """`statement` (already scoped and filtered) narrowed to one page, overfetching one row."""
     if seek.after is not None:
@@ -58,7 +58,7 @@ def page_statement(
 
 
 def far_side_statement(
-    statement: SelectOfScalar[Any], *, key: Sequence[ColumnElement[Any]], seek: Seek
+    statement: SelectOfScalar[Any], *, key: Sequence[Any], seek: Seek
 ) -> SelectOfScalar[Any] | None:
     """Is anything on the far side of the cursor the page started from? None when the page did
     not start from a cursor (the first or last page of the list).

@@ -5,6 +5,7 @@ records its event in that same transaction, so a change is never kept without it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -14,12 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain import lifecycle as rules
 from app.domain.access import Scope
-from app.domain.errors import ResourceMissing
+from app.domain.errors import InvalidParameter, ResourceMissing
 from app.domain.events import redact_snapshot
 from app.domain.lifecycle import STATUS_EVENTS, EventType
-from app.domain.sessions import RedactionStatus, Status, fresh_credentials
-from app.domain.verification import check_verified_outputs, redact_person, report_checks
-from app.models import VerificationLink, VerificationSession, utcnow
+from app.domain.sessions import RedactionStatus, SessionType, Status, fresh_credentials
+from app.domain.verification import (
+    check_collected_person,
+    check_verified_outputs,
+    redact_person,
+    report_checks,
+)
+from app.models import VerificationFlow, VerificationLink, VerificationSession, utcnow
 from app.store import events, jobs, reports
 from app.store.jobs import JobKind
 from app.store.sessions import get_session
@@ -121,8 +127,16 @@ async def finish_processing(
     Writes the attempt's report. A session no longer processing is left alone."""
     if session.status != Status.PROCESSING:
         return
+    # A live verifier's answer is checked like any input: a malformed one fails the job (logged
+    # and retried), never lands in the session.
+    if attempt.outcome not in (Status.VERIFIED, Status.REQUIRES_INPUT):
+        raise InvalidParameter(
+            f"A verifier decided an unknown outcome {attempt.outcome!r}.", field=["outcome"]
+        )
+    rules.check_outcome(attempt.outcome, attempt.last_error_code)
+    attempt = replace(attempt, person=check_collected_person(attempt.person))
     checks = report_checks(
-        session_type=session.type,
+        session_type=await checked_type(db, session=session),
         options=session.options,
         person=attempt.person,
         last_error_code=attempt.last_error_code,
@@ -141,6 +155,16 @@ async def finish_processing(
     session.last_error = rules.last_error(attempt.last_error_code)
     await issue_credentials(db, session=session)
     await _change_status(db, session=session, status=Status.REQUIRES_INPUT, before=before)
+
+
+async def checked_type(db: AsyncSession, *, session: VerificationSession) -> str:
+    """The type whose checks an attempt runs: a session made from a verification flow runs the
+    checks of its flow's type (document or id_number), not of `verification_flow`."""
+    if session.type == SessionType.VERIFICATION_FLOW and session.verification_flow is not None:
+        flow = await db.get(VerificationFlow, session.verification_flow)
+        if flow is not None:
+            return flow.type
+    return session.type
 
 
 async def cancel(db: AsyncSession, *, session: VerificationSession) -> None:

@@ -69,6 +69,7 @@ async def create_session(
         values.update(flow_session_values(flow_id=flow.id, flow_options=flow.options))
     now = utcnow()
     session_id = ids.new_id(ids.SESSION)
+    credentials = fresh_credentials(session_id=session_id, now=now)
     row = VerificationSession(
         id=session_id,
         account_id=scope.account_id,
@@ -76,11 +77,17 @@ async def create_session(
         created=now,
         status=Status.REQUIRES_INPUT.value,
         **{_COLUMNS.get(name, name): value for name, value in values.items()},
-        **fresh_credentials(session_id=session_id, now=now),
+        **credentials,
     )
     db.add(row)
     await db.flush()
-    db.add(VerificationLink(token=row.url_token, session_id=row.id, expires_at=row.url_expires_at))
+    db.add(
+        VerificationLink(
+            token=credentials["url_token"],
+            session_id=row.id,
+            expires_at=credentials["url_expires_at"],
+        )
+    )
     await record_event(db, session=row, type=EventType.CREATED, before=None)
     return row
 

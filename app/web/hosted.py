@@ -1,43 +1,109 @@
-"""`GET /verify/<token>`: the hosted verification page a session's `url` points to.
+"""The hosted verification page a session's `url` points to.
 
-Server-rendered HTML with no scripts and no outside assets. Unknown tokens get a 404 page, expired
-or spent ones a 410 page.
+    GET  /verify/<token>         the session's type, checks and status; in test mode the tester's
+                                 choices: verify with editable test data, fail with any last-error
+                                 code, abandon, decline consent
+    POST /verify/<token>         one choice (a plain form post): the session moves to processing,
+                                 its link and client secret are spent; 303 to the status page
+    GET  /verify/<token>/status  progress while processing (refreshing every second), then the
+                                 result; never any personal data
+
+What a request can get instead:
+
+    404  the token was never issued (page, submit and status alike)
+    410  the link expired or was spent, or its session no longer awaits input (a second submit)
+    400  the choice or the test data breaks a rule: the form again, naming the field; nothing written
+    413  / 415  the body is too large / not a form
+    503  live mode without a configured verifier: nothing can be submitted
+
+Server-rendered HTML: no scripts, no outside assets, every value escaped; the test-mode form is
+`hosted_form`. A submission follows the rules of `submitVerificationSession`: test mode carries out
+the tester's choice, live mode needs a verifier.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html import escape
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.db import read_session
+from app.db import read_session, write_session
 from app.domain.access import Scope
+from app.domain.errors import InvalidParameter, InvalidState
 from app.domain.sessions import Status
-from app.models import VerificationSession, utcnow
+from app.models import VerificationLink, VerificationSession, utcnow
 from app.settings import Settings
+from app.store import lifecycle
 from app.store.flows import get_flow
 from app.store.sessions import get_link
+from app.verifiers import load_verifier
+from app.web import hosted_form
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}
-h1{font-size:1.4rem} dt{font-weight:600;margin-top:.6rem} .muted{color:#697386}
+h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:2rem} dt{font-weight:600;margin-top:.6rem}
+.muted{color:#697386} .problem{color:#9c1c1c;font-weight:600} .notice{background:#f6f8fa;padding:.8rem}
+label{display:block;font-weight:600;margin-top:.6rem} input,select{font:inherit;width:100%;padding:.3rem}
+button{font:inherit;margin-top:.8rem;margin-right:.5rem;padding:.4rem 1rem}
 """
 
+_HEADERS = {
+    "Cache-Control": "no-store",
+    # The url is a bearer token: it must not leak to the return_url's site through Referer.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 
-def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _page(title: str, body: str, *, status: int = 200, refresh: bool = False) -> HTMLResponse:
+    head_refresh = '<meta http-equiv="refresh" content="1">' if refresh else ""
     html = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{head_refresh}'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>"
     )
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+def _not_found() -> HTMLResponse:
+    return _page(
+        "Verification link not found",
+        "<h1>This verification link does not exist</h1>"
+        "<p>Check that you opened the whole link, or ask for a new one.</p>",
+        status=404,
+    )
+
+
+def _gone() -> HTMLResponse:
+    return _page(
+        "Verification link expired",
+        "<h1>This verification link has expired or was already used</h1>"
+        "<p>Links work once and for 48 hours. Ask for a new one.</p>",
+        status=410,
+    )
+
+
+def _unavailable() -> HTMLResponse:
+    return _page(
+        "Verification not available",
+        "<h1>Verification is not available</h1>"
+        "<p>Live-mode verification needs a configured verifier, and none is configured. "
+        "Nothing was submitted.</p>",
+        status=503,
     )
 
 
@@ -68,56 +134,224 @@ def _checks(session: VerificationSession, *, kind: str) -> list[str]:
     return checks
 
 
-def hosted_page_endpoint(engine: AsyncEngine):  # type: ignore[no-untyped-def]
-    async def verify_page(request: Request) -> HTMLResponse:
-        token = request.path_params["token"]
-        async with read_session(engine) as db:
-            found = await get_link(db, token=token)
-            session = found[1] if found else None
-            flow = (
-                await get_flow(
-                    db,
-                    scope=Scope(account_id=session.account_id, livemode=session.livemode),
-                    flow_id=session.verification_flow,
-                )
-                if session is not None and session.verification_flow
-                else None
-            )
-        if session is None:
-            return _page(
-                "Verification link not found",
-                "<h1>This verification link does not exist</h1>"
-                "<p>Check that you opened the whole link, or ask for a new one.</p>",
-                status=404,
-            )
-        link = found[0] if found else None
-        assert link is not None
-        expired = link.expires_at <= utcnow() or link.spent_at is not None
-        if expired or session.status != Status.REQUIRES_INPUT:
-            return _page(
-                "Verification link expired",
-                "<h1>This verification link has expired or was already used</h1>"
-                "<p>Links work once and for 48 hours. Ask for a new one.</p>",
-                status=410,
-            )
-        items = "".join(
-            f"<li>{escape(check)}</li>"
-            for check in _checks(session, kind=flow.type if flow else session.type)
-        )
-        mode = "Test mode" if not session.livemode else "Live"
-        body = (
-            "<h1>Verify your identity</h1>"
-            f'<p class="muted">{escape(mode)} · session {escape(session.id)}</p>'
-            "<dl>"
-            f"<dt>Verification type</dt><dd>{escape(session.type.replace('_', ' '))}</dd>"
-            f"<dt>Status</dt><dd>{escape(session.status.replace('_', ' '))}</dd>"
-            f"<dt>What we will check</dt><dd><ul>{items}</ul></dd>"
-            "</dl>"
-        )
-        return _page("Verify your identity", body)
+def _summary(session: VerificationSession, *, kind: str | None) -> str:
+    mode = "Live" if session.livemode else "Test mode"
+    rows = (
+        f'<p class="muted">{escape(mode)} · session {escape(session.id)}</p><dl>'
+        f"<dt>Verification type</dt><dd>{escape(session.type.replace('_', ' '))}</dd>"
+        f"<dt>Status</dt><dd>{escape(session.status.replace('_', ' '))}</dd>"
+    )
+    if kind is not None:
+        items = "".join(f"<li>{escape(check)}</li>" for check in _checks(session, kind=kind))
+        rows += f"<dt>What we will check</dt><dd><ul>{items}</ul></dd>"
+    return rows + "</dl>"
 
-    return verify_page
+
+def _live_notice(*, verifier_available: bool) -> str:
+    if not verifier_available:
+        return (
+            '<p class="notice" role="status">Verification is not available: live mode needs a '
+            "configured verifier, and none is configured. Nothing can be submitted here.</p>"
+        )
+    # A live verification captures documents and selfies through the provider's own interface
+    # (camera, upload, liveness), which this server-rendered page cannot stand in for; the
+    # integrating app opens the verifier's frontend, which submits with the client secret.
+    return (
+        '<p class="notice" role="status">Live capture is provided by the configured verifier\'s '
+        "frontend; this page does not take submissions in live mode.</p>"
+    )
+
+
+def _form_page(
+    session: VerificationSession,
+    *,
+    kind: str,
+    verifier_available: bool,
+    values: Mapping[str, str] | None = None,
+    problem: InvalidParameter | None = None,
+) -> HTMLResponse:
+    body = "<h1>Verify your identity</h1>" + _summary(session, kind=kind)
+    if session.livemode:
+        body += _live_notice(verifier_available=verifier_available)
+    else:
+        body += hosted_form.render(values=values, problem=problem)
+    return _page("Verify your identity", body, status=400 if problem else 200)
+
+
+def _return_link(session: VerificationSession) -> str:
+    url = session.return_url
+    if not url or urlsplit(url).scheme not in ("http", "https"):
+        return ""
+    return f'<p><a href="{escape(url)}" rel="noreferrer">Return to the app</a></p>'
+
+
+def _status_page(session: VerificationSession, *, token: str, usable: bool) -> HTMLResponse:
+    """Where the user's attempt stands: the session's status and, after a failure, the reason;
+    never any personal data. `usable` says the link can still be submitted."""
+    refresh = False
+    status = session.status
+    if status == Status.PROCESSING:
+        refresh = True
+        title, message = (
+            "Checking your details",
+            '<p role="status">This takes a few seconds; the page updates by itself.</p>',
+        )
+    elif status == Status.VERIFIED:
+        title, message = "Your identity is verified", "<p>You can return to the app.</p>"
+    elif status == Status.CANCELED:
+        title, message = (
+            "This verification was canceled",
+            "<p>Nothing more is needed here. Return to the app.</p>",
+        )
+    elif usable:
+        title, message = (
+            "Not submitted yet",
+            f'<p><a href="/verify/{quote(token)}">Continue the verification</a></p>',
+        )
+    elif session.last_error is not None:
+        reason = session.last_error.get("reason") or "Verification failed."
+        title, message = (
+            "Your identity could not be verified",
+            f"<p>{escape(str(reason))}</p><p>Return to the app to try again: it has a new "
+            "link for you.</p>",
+        )
+    else:
+        title, message = (
+            "This verification link has expired",
+            "<p>Return to the app for a new link.</p>",
+        )
+    body = f"<h1>{escape(title)}</h1>{_summary(session, kind=None)}{message}{_return_link(session)}"
+    return _page(title, body, refresh=refresh)
+
+
+# --- the endpoints ----------------------------------------------------------------------------
+
+
+def _scope(session: VerificationSession) -> Scope:
+    return Scope(account_id=session.account_id, livemode=session.livemode)
+
+
+def _usable(link: VerificationLink, session: VerificationSession) -> bool:
+    """The link is the session's current one, unspent and unexpired, and the session awaits
+    input."""
+    return (
+        link.spent_at is None
+        and link.expires_at > utcnow()
+        and link.token == session.url_token
+        and session.status == Status.REQUIRES_INPUT
+        and session.redaction_status is None
+    )
+
+
+class _Gone(Exception):
+    """The link turned out spent once the session was locked (a concurrent submit)."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    link: VerificationLink
+    session: VerificationSession
+    kind: str
+
+
+class HostedPages:
+    """The three endpoints, sharing the engine and settings."""
+
+    def __init__(self, *, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        # create_app has already loaded it once, so a bad VERIFIER failed at start, not here.
+        self.verifier_available = load_verifier(settings.verifier) is not None
+
+    async def _find(self, token: str) -> _Found | None:
+        async with read_session(self.engine) as db:
+            found = await get_link(db, token=token)
+            if found is None:
+                return None
+            link, session = found
+            kind = session.type
+            if session.verification_flow:
+                flow = await get_flow(db, scope=_scope(session), flow_id=session.verification_flow)
+                kind = flow.type if flow is not None else kind
+        return _Found(link=link, session=session, kind=kind)
+
+    async def show(self, request: Request) -> Response:
+        found = await self._find(request.path_params["token"])
+        if found is None:
+            return _not_found()
+        if not _usable(found.link, found.session):
+            return _gone()
+        return _form_page(
+            found.session, kind=found.kind, verifier_available=self.verifier_available
+        )
+
+    async def submit(self, request: Request) -> Response:
+        token: str = request.path_params["token"]
+        found = await self._find(token)
+        if found is None:
+            return _not_found()
+        if not _usable(found.link, found.session):
+            return _gone()
+        session = found.session
+        if session.livemode:
+            if not self.verifier_available:
+                return _unavailable()
+            return _page(
+                "Verify your identity",
+                "<h1>This page takes no submissions in live mode</h1>"
+                + _live_notice(verifier_available=True),
+                status=400,
+            )
+        try:
+            form = await hosted_form.read_form(request)
+        except hosted_form.UnreadableForm as error:
+            return _page(
+                "Form not accepted",
+                f"<h1>The form was not accepted</h1><p>{escape(error.message)}</p>",
+                status=error.status,
+            )
+        try:
+            choice = hosted_form.tester_choice(form)
+        except InvalidParameter as problem:
+            values = form if form.get("outcome") == Status.VERIFIED else None
+            return _form_page(
+                session,
+                kind=found.kind,
+                verifier_available=self.verifier_available,
+                values=values,
+                problem=problem,
+            )
+        try:
+            async with write_session(self.engine) as db:
+                locked = await lifecycle.locked_session(
+                    db, scope=_scope(session), session_id=session.id
+                )
+                # Read again under the session's lock: a concurrent submit may have spent it.
+                link = await db.get(VerificationLink, token)
+                if link is None or not _usable(link, locked):
+                    raise _Gone
+                await lifecycle.start_processing(
+                    db,
+                    session=locked,
+                    submitted=choice,
+                    delay_seconds=self.settings.processing_delay_seconds,
+                )
+        except (_Gone, InvalidState):
+            return _gone()
+        return RedirectResponse(f"/verify/{quote(token)}/status", status_code=303, headers=_HEADERS)
+
+    async def status(self, request: Request) -> Response:
+        found = await self._find(request.path_params["token"])
+        if found is None:
+            return _not_found()
+        usable = _usable(found.link, found.session)
+        return _status_page(found.session, token=found.link.token, usable=usable)
 
 
 def hosted_routes(*, engine: AsyncEngine, settings: Settings) -> list[Route]:
-    return [Route("/verify/{token}", hosted_page_endpoint(engine), methods=["GET"])]
+    pages = HostedPages(engine=engine, settings=settings)
+    return [
+        Route("/verify/{token}", pages.show, methods=["GET"]),
+        Route("/verify/{token}", pages.submit, methods=["POST"]),
+        Route("/verify/{token}/status", pages.status, methods=["GET"]),
+    ]

@@ -1,22 +1,35 @@
-"""`GET /verify/<token>`: the hosted page a session's `url` points to."""
+"""The hosted page a session's `url` points to: `GET /verify/<token>` (the form),
+`POST /verify/<token>` (the tester's choice) and `GET /verify/<token>/status` (progress, result).
+
+The test server processes a submission after 1 s, so final states are polled for (never timed).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Iterator
+from html import escape
+from html.parser import HTMLParser
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 
 from app.db import create_engine, write_session
 from app.domain.access import Scope
 from app.domain.ids import random_base62
 from app.logs import request_id
+from app.main import create_app
 from app.store import flows
 from app.web import hosted
-from tests.conftest import Api, Database, run
+from tests.conftest import Api, Database, Server, free_port, run
+
+T = TypeVar("T")
 
 CREATE_FROM_FLOW = """
 mutation Create($flow: String!) {
@@ -27,19 +40,132 @@ mutation Create($flow: String!) {
 }
 """
 
+CREATE_LIVE = """
+mutation { createVerificationSession(input: {type: DOCUMENT}) { verificationSession { id url } } }
+"""
+
+SESSION = """
+query Session($id: ID!) {
+  verificationSession(id: $id) {
+    status url clientSecret
+    lastError { code reason }
+    lastVerificationReport { id }
+    verifiedOutputs {
+      firstName lastName dob { day month year }
+      address { line1 line2 city state postalCode country }
+      idNumberType idNumber email phone
+    }
+  }
+}
+"""
+
+# What a client secret may read.
+LIMITED_SESSION = "query Session($id: ID!) { verificationSession(id: $id) { id status } }"
+
+EVENTS = """
+query Events($id: ID!) { events(first: 20, filter: {verificationSession: $id}) { nodes { type } } }
+"""
+
+CANCEL_SESSION = """
+mutation Cancel($id: ID!) { cancelVerificationSession(input: {id: $id}) { userErrors { code } } }
+"""
+
 CANCEL = "UPDATE verification_sessions SET status = 'canceled' WHERE id = :id"
 EXPIRE = (
-    "UPDATE verification_sessions SET url_expires_at = '2000-01-01 00:00:00.000000' WHERE id = :id"
+    "UPDATE verification_links SET expires_at = '2000-01-01 00:00:00.000000' WHERE session_id = :id"
 )
 
 NOT_FOUND_HEADING = "<h1>This verification link does not exist</h1>"
 GONE_HEADING = "<h1>This verification link has expired or was already used</h1>"
+UNAVAILABLE_HEADING = "<h1>Verification is not available</h1>"
+REFRESH = '<meta http-equiv="refresh" content="1">'
 LEAKS = ("Traceback", 'File "', "Exception", "Error:", "sqlalchemy", "<script")
+
+# The verify form as the page prefills it: Stripe's test person.
+PREFILLED = {
+    "first_name": "Jenny",
+    "last_name": "Rosen",
+    "dob": "1901-01-01",
+    "address_line1": "354 Oyster Point Blvd",
+    "address_line2": "",
+    "address_city": "South San Francisco",
+    "address_state": "CA",
+    "address_postal_code": "94080",
+    "address_country": "US",
+    "id_number": "000000000",
+    "email": "jenny.rosen@example.com",
+    "phone": "+14155550123",
+}
+
+# A tester's edits of every field, as the browser posts them.
+EDITED = {
+    "outcome": "verified",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "dob": "1815-12-10",
+    "address_line1": "12 St James's Square",
+    "address_line2": "Flat 2",
+    "address_city": "London",
+    "address_state": "",
+    "address_postal_code": "SW1Y 4JH",
+    "address_country": "GB",
+    "id_number_type": "sg_nric",
+    "id_number": "S1234567D",
+    "email": "ada@example.com",
+    "phone": "+442071234567",
+}
+
+EDITED_OUTPUTS = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "dob": {"day": 10, "month": 12, "year": 1815},
+    "address": {
+        "line1": "12 St James's Square",
+        "line2": "Flat 2",
+        "city": "London",
+        "state": None,
+        "postalCode": "SW1Y 4JH",
+        "country": "GB",
+    },
+    "idNumberType": "SG_NRIC",
+    "idNumber": "S1234567D",
+    "email": "ada@example.com",
+    "phone": "+442071234567",
+}
+
+LAST_ERROR_CODES = [
+    "abandoned",
+    "consent_declined",
+    "country_not_supported",
+    "device_not_supported",
+    "document_expired",
+    "document_type_not_supported",
+    "document_unverified_other",
+    "email_unverified_other",
+    "email_verification_declined",
+    "id_number_insufficient_document_data",
+    "id_number_mismatch",
+    "id_number_unverified_other",
+    "phone_unverified_other",
+    "phone_verification_declined",
+    "selfie_document_missing_photo",
+    "selfie_face_mismatch",
+    "selfie_manipulated",
+    "selfie_unverified_other",
+    "under_supported_age",
+]
+
+HOSTILE_FIRST_NAME = "<script>alert(1)</script>"
+HOSTILE_LAST_NAME = '"><img src=x onerror=alert(1)>'
 
 
 def token_of(session: dict[str, Any]) -> str:
     url: str = session["url"]
     return url.rsplit("/", 1)[1]
+
+
+def status_url(session: dict[str, Any]) -> str:
+    return f"/verify/{token_of(session)}/status"
 
 
 def checks_on(page: str) -> list[str]:
@@ -55,6 +181,12 @@ def definition(page: str, term: str) -> str:
     return match.group(1)
 
 
+def problem_on(page: str) -> str:
+    match = re.search(r'<p class="problem" role="alert" id="problem">(.*?)</p>', page)
+    assert match is not None, page
+    return match.group(1)
+
+
 def assert_html_page(response: httpx.Response, status: int) -> None:
     assert response.status_code == status
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -63,6 +195,93 @@ def assert_html_page(response: httpx.Response, status: int) -> None:
     assert response.text.startswith("<!doctype html>")
     for leak in LEAKS:
         assert leak not in response.text
+
+
+class Controls(HTMLParser):
+    """The form controls of a page: inputs, selects with their options, buttons and labels."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.forms = 0
+        self.inputs: list[dict[str, str | None]] = []
+        self.selects: dict[str, dict[str, str | None]] = {}
+        self.options: dict[str, list[tuple[str, bool]]] = {}
+        self.buttons: list[tuple[str | None, str | None, str]] = []
+        self.labelled: list[str] = []
+        self._select: str | None = None
+        self._button: dict[str, str | None] | None = None
+        self._text = ""
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms += 1
+        elif tag == "input":
+            self.inputs.append(attributes)
+        elif tag == "select":
+            self._select = str(attributes["name"])
+            self.selects[self._select] = attributes
+            self.options[self._select] = []
+        elif tag == "option":
+            assert self._select is not None
+            self.options[self._select].append((str(attributes["value"]), "selected" in attributes))
+        elif tag == "label":
+            self.labelled.append(str(attributes["for"]))
+        elif tag == "button":
+            self._button, self._text = attributes, ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "button" and self._button is not None:
+            self.buttons.append((self._button.get("name"), self._button.get("value"), self._text))
+            self._button = None
+
+    def handle_data(self, data: str) -> None:
+        if self._button is not None:
+            self._text += data
+
+    def values(self) -> dict[str, str]:
+        """The visible text inputs' values by name."""
+        return {
+            str(item["name"]): str(item["value"])
+            for item in self.inputs
+            if item.get("type") != "hidden"
+        }
+
+    def invalid(self) -> list[str]:
+        """The ids of the controls marked invalid."""
+        controls = [*self.inputs, *self.selects.values()]
+        return [str(item["id"]) for item in controls if item.get("aria-invalid") == "true"]
+
+
+def wait_for(read: Callable[[], T], until: Callable[[T], bool], *, timeout: float = 10.0) -> T:
+    """Read until `until` holds or the timeout passes; the last value read either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def read_session(api: Api, session_id: str, *, key: str = "default") -> dict[str, Any]:
+    session: dict[str, Any] = api.gql(SESSION, {"id": session_id}, key=key)["verificationSession"]
+    return session
+
+
+def finished(api: Api, session_id: str) -> dict[str, Any]:
+    """The session once it has left PROCESSING."""
+    session = wait_for(
+        lambda: read_session(api, session_id), lambda found: found["status"] != "PROCESSING"
+    )
+    return session
+
+
+def event_types(api: Api, session_id: str) -> list[str]:
+    nodes = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
+    return [node["type"].removeprefix("identity.verification_session.") for node in nodes]
 
 
 def create_flow(database: Database, *, account_id: str, type: str, options: dict[str, Any]) -> str:
@@ -78,6 +297,13 @@ def create_flow(database: Database, *, account_id: str, type: str, options: dict
 
     result: str = run(go())
     return result
+
+
+def create_live_session(api: Api) -> tuple[str, dict[str, Any]]:
+    """A live key and a live-mode session made with it."""
+    live = api.new_key(livemode=True)
+    session = api.gql(CREATE_LIVE, key=live)["createVerificationSession"]["verificationSession"]
+    return live, session
 
 
 # --- a live link --------------------------------------------------------------------------------
@@ -226,6 +452,576 @@ def test_page_has_no_scripts_and_no_outside_assets(
     assert "href=" not in response.text
 
 
+# --- the test-mode form -------------------------------------------------------------------------
+
+
+def test_form_is_prefilled_with_the_test_person(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.get(session["url"])
+    # then
+    assert_html_page(response, 200)
+    controls = Controls(response.text)
+    assert controls.values() == PREFILLED
+    assert controls.options["id_number_type"] == [
+        ("br_cpf", False),
+        ("sg_nric", False),
+        ("us_ssn", True),
+    ]
+
+
+def test_form_offers_verify_every_error_code_abandon_and_decline_consent(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.get(session["url"])
+    # then
+    controls = Controls(response.text)
+    assert controls.forms == 3
+    assert [item["value"] for item in controls.inputs if item["name"] == "outcome"] == [
+        "verified",
+        "requires_input",
+        "requires_input",
+    ]
+    assert [code for code, _ in controls.options["last_error_code"]] == LAST_ERROR_CODES
+    assert len(LAST_ERROR_CODES) == 19
+    assert controls.buttons == [
+        (None, None, "Verify"),
+        (None, None, "Fail"),
+        ("last_error_code", "abandoned", "Abandon"),
+        ("last_error_code", "consent_declined", "Decline consent"),
+    ]
+
+
+def test_form_labels_every_control(api: Api, create_session: Callable[..., dict[str, Any]]) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.get(session["url"])
+    # then
+    controls = Controls(response.text)
+    visible = [item for item in controls.inputs if item["type"] != "hidden"]
+    ids = [str(item["id"]) for item in [*visible, *controls.selects.values()]]
+    assert sorted(controls.labelled) == sorted(ids)
+    assert len(ids) == 14
+
+
+def test_form_posts_to_the_page_itself_without_scripts(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.get(session["url"])
+    # then: no action attribute, so each form posts back to the page's own url
+    assert response.text.count('<form method="post"') == 3
+    assert "action=" not in response.text
+    assert "<script" not in response.text
+    assert "form-action 'self'" in response.headers["content-security-policy"]
+
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+def test_verify_processes_then_verifies_with_the_edited_data(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.post(session["url"], data=EDITED)
+    # then
+    assert response.status_code == 303
+    assert response.headers["location"] == status_url(session)
+    assert response.headers["cache-control"] == "no-store"
+    processing = read_session(api, session["id"])
+    assert processing["status"] == "PROCESSING"
+    assert processing["url"] is None
+    assert processing["clientSecret"] is None
+    verified = finished(api, session["id"])
+    assert verified["status"] == "VERIFIED"
+    assert verified["verifiedOutputs"] == EDITED_OUTPUTS
+    assert verified["lastError"] is None
+    assert verified["lastVerificationReport"]["id"].startswith("vr_")
+    assert event_types(api, session["id"]) == ["verified", "processing", "created"]
+
+
+def test_verify_with_the_prefilled_data_verifies_the_test_person(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    form = {"outcome": "verified", "id_number_type": "us_ssn", **PREFILLED}
+    # when
+    response = api.http.post(session["url"], data=form)
+    # then
+    assert response.status_code == 303
+    outputs = finished(api, session["id"])["verifiedOutputs"]
+    assert outputs["firstName"] == "Jenny"
+    assert outputs["dob"] == {"day": 1, "month": 1, "year": 1901}
+    assert outputs["address"]["line2"] is None
+    assert outputs["idNumberType"] == "US_SSN"
+
+
+def test_fail_returns_to_requires_input_with_the_code_and_new_credentials(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.post(
+        session["url"], data={"outcome": "requires_input", "last_error_code": "document_expired"}
+    )
+    # then
+    assert response.status_code == 303
+    assert read_session(api, session["id"])["status"] == "PROCESSING"
+    failed = finished(api, session["id"])
+    assert failed["status"] == "REQUIRES_INPUT"
+    assert failed["lastError"] == {
+        "code": "DOCUMENT_EXPIRED",
+        "reason": "The provided identity document has expired.",
+    }
+    assert failed["lastVerificationReport"]["id"].startswith("vr_")
+    assert failed["verifiedOutputs"] is None
+    assert failed["url"] is not None
+    assert failed["url"] != session["url"]
+    assert failed["clientSecret"] is not None
+    assert failed["clientSecret"] != session["clientSecret"]
+    assert event_types(api, session["id"]) == ["requires_input", "processing", "created"]
+
+
+def test_after_a_failure_the_old_link_and_secret_are_spent_and_the_new_ones_work(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    api.http.post(
+        session["url"], data={"outcome": "requires_input", "last_error_code": "id_number_mismatch"}
+    )
+    failed = finished(api, session["id"])
+    # when
+    old_page = api.http.get(session["url"])
+    new_page = api.http.get(failed["url"])
+    old_secret = api.post(LIMITED_SESSION, {"id": session["id"]}, key=session["clientSecret"])
+    new_secret = api.gql(LIMITED_SESSION, {"id": session["id"]}, key=failed["clientSecret"])
+    # then
+    assert_html_page(old_page, 410)
+    assert GONE_HEADING in old_page.text
+    assert_html_page(new_page, 200)
+    assert definition(new_page.text, "Status") == "requires input"
+    assert old_secret.status_code == 401
+    assert [error["extensions"]["code"] for error in old_secret.json()["errors"]] == [
+        "UNAUTHENTICATED"
+    ]
+    assert new_secret == {"verificationSession": {"id": session["id"], "status": "REQUIRES_INPUT"}}
+
+
+@pytest.mark.parametrize(
+    ("button", "code", "reason"),
+    [
+        ("abandoned", "ABANDONED", "The user abandoned the verification."),
+        ("consent_declined", "CONSENT_DECLINED", "The user declined to give consent."),
+    ],
+    ids=["abandon", "decline-consent"],
+)
+def test_leaving_without_verifying_records_its_code(
+    api: Api,
+    create_session: Callable[..., dict[str, Any]],
+    button: str,
+    code: str,
+    reason: str,
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.post(
+        session["url"], data={"outcome": "requires_input", "last_error_code": button}
+    )
+    # then
+    assert response.status_code == 303
+    failed = finished(api, session["id"])
+    assert failed["status"] == "REQUIRES_INPUT"
+    assert failed["lastError"] == {"code": code, "reason": reason}
+    assert failed["url"] not in (None, session["url"])
+
+
+def test_second_submit_is_a_410_page_and_changes_nothing(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    first = api.http.post(session["url"], data=EDITED)
+    # when
+    second = api.http.post(
+        session["url"], data={"outcome": "requires_input", "last_error_code": "abandoned"}
+    )
+    # then
+    assert first.status_code == 303
+    assert_html_page(second, 410)
+    assert GONE_HEADING in second.text
+    verified = finished(api, session["id"])
+    assert verified["status"] == "VERIFIED"
+    assert event_types(api, session["id"]) == ["verified", "processing", "created"]
+
+
+# --- the status page ----------------------------------------------------------------------------
+
+
+def test_status_page_shows_progress_then_the_result_and_links_back_to_the_app(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session(returnUrl="https://example.com/done?step=2&from=identity")
+    api.http.post(session["url"], data=EDITED)
+    # when
+    progress = api.http.get(status_url(session))
+    result = wait_for(
+        lambda: api.http.get(status_url(session)), lambda response: REFRESH not in response.text
+    )
+    # then
+    assert_html_page(progress, 200)
+    assert REFRESH in progress.text
+    assert "<h1>Checking your details</h1>" in progress.text
+    assert definition(progress.text, "Status") == "processing"
+    assert_html_page(result, 200)
+    assert "<h1>Your identity is verified</h1>" in result.text
+    assert definition(result.text, "Status") == "verified"
+    assert (
+        '<a href="https://example.com/done?step=2&amp;from=identity" rel="noreferrer">'
+        "Return to the app</a>"
+    ) in result.text
+    for page in (progress.text, result.text):
+        for personal in ("Ada", "Lovelace", "1815", "London", "S1234567D", "ada@example.com"):
+            assert personal not in page
+
+
+def test_status_page_after_a_failure_gives_the_reason_and_sends_the_user_back(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    api.http.post(
+        session["url"],
+        data={"outcome": "requires_input", "last_error_code": "selfie_face_mismatch"},
+    )
+    failed = finished(api, session["id"])
+    # when
+    response = api.http.get(status_url(session))
+    # then
+    assert_html_page(response, 200)
+    page = response.text
+    assert "<h1>Your identity could not be verified</h1>" in page
+    assert f"<p>{escape(failed['lastError']['reason'])}</p>" in page
+    assert "Return to the app to try again: it has a new link for you." in page
+    assert REFRESH not in page
+    assert token_of(failed) not in page
+    assert "href=" not in page
+
+
+def test_status_page_of_a_canceled_session(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session(returnUrl="https://example.com/back")
+    canceled = api.gql(CANCEL_SESSION, {"id": session["id"]})["cancelVerificationSession"]
+    assert canceled["userErrors"] == []
+    # when
+    response = api.http.get(status_url(session))
+    # then
+    assert_html_page(response, 200)
+    assert "<h1>This verification was canceled</h1>" in response.text
+    assert definition(response.text, "Status") == "canceled"
+    assert '<a href="https://example.com/back" rel="noreferrer">' in response.text
+
+
+def test_status_page_before_submitting_links_to_the_form(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.get(status_url(session))
+    # then
+    assert_html_page(response, 200)
+    assert "<h1>Not submitted yet</h1>" in response.text
+    assert f'<a href="/verify/{token_of(session)}">Continue the verification</a>' in response.text
+    assert REFRESH not in response.text
+
+
+# --- refused submissions ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message", "control"),
+    [
+        ({"dob": "2999-01-01"}, "Date of birth: dob cannot be in the future.", "dob"),
+        (
+            {"dob": "1990-02-30"},
+            "Date of birth: dob must be a real date with day, month and year.",
+            "dob",
+        ),
+        (
+            {"dob": "10/12/1815"},
+            "Date of birth: dob must be a real date with day, month and year.",
+            "dob",
+        ),
+        (
+            {"address_country": "usa"},
+            "Country (two-letter code): country must be a two-letter ISO 3166-1 code such as US.",
+            "address_country",
+        ),
+        (
+            {"id_number_type": "passport"},
+            "ID number type: id_number_type must be br_cpf, sg_nric or us_ssn.",
+            "id_number_type",
+        ),
+        ({"first_name": "  "}, "First name: this field is required.", "first_name"),
+        (
+            {"last_name": "x" * 5001},
+            "Last name: last_name must be text of at most 5000 characters.",
+            "last_name",
+        ),
+    ],
+    ids=["future-dob", "impossible-dob", "dob-shape", "country", "id-type", "empty", "too-long"],
+)
+def test_invalid_test_data_is_a_400_form_naming_the_field_and_writes_nothing(
+    api: Api,
+    create_session: Callable[..., dict[str, Any]],
+    changes: dict[str, str],
+    message: str,
+    control: str,
+) -> None:
+    # given
+    session = create_session()
+    before = read_session(api, session["id"])
+    # when
+    response = api.http.post(session["url"], data={**EDITED, **changes})
+    # then
+    assert_html_page(response, 400)
+    assert problem_on(response.text) == escape(message)
+    controls = Controls(response.text)
+    assert controls.invalid() == [control]
+    kept = {
+        name: value for name, value in EDITED.items() if name not in ("outcome", "id_number_type")
+    }
+    texts = {name: value for name, value in changes.items() if name != "id_number_type"}
+    assert controls.values() == {**kept, **texts}
+    assert read_session(api, session["id"]) == before
+    assert event_types(api, session["id"]) == ["created"]
+    assert api.http.get(session["url"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("form", "message", "control"),
+    [
+        ({}, "Choice: choose Verify, Fail, Abandon or Decline consent.", None),
+        (
+            {"outcome": "processing"},
+            "Choice: choose Verify, Fail, Abandon or Decline consent.",
+            None,
+        ),
+        (
+            {"outcome": "requires_input", "last_error_code": "not_a_code"},
+            "Last error code: choose one of the listed last error codes.",
+            "last_error_code",
+        ),
+        (
+            {"outcome": "requires_input"},
+            "Last error code: last_error_code is required when the outcome is REQUIRES_INPUT.",
+            "last_error_code",
+        ),
+    ],
+    ids=["no-choice", "unknown-outcome", "unknown-code", "fail-without-code"],
+)
+def test_invalid_choice_is_a_400_form_and_writes_nothing(
+    api: Api,
+    create_session: Callable[..., dict[str, Any]],
+    form: dict[str, str],
+    message: str,
+    control: str | None,
+) -> None:
+    # given
+    session = create_session()
+    before = read_session(api, session["id"])
+    # when
+    response = api.http.post(
+        session["url"],
+        data=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    # then
+    assert_html_page(response, 400)
+    assert problem_on(response.text) == escape(message)
+    assert Controls(response.text).invalid() == ([control] if control else [])
+    assert Controls(response.text).values() == PREFILLED
+    assert read_session(api, session["id"]) == before
+
+
+def test_post_that_is_not_a_form_is_a_415_page(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.post(session["url"], json={"outcome": "verified"})
+    # then
+    assert_html_page(response, 415)
+    assert "<h1>The form was not accepted</h1>" in response.text
+    assert read_session(api, session["id"])["status"] == "REQUIRES_INPUT"
+
+
+def test_oversized_form_is_a_413_page(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    # when
+    response = api.http.post(session["url"], data={**EDITED, "first_name": "x" * 300_000})
+    # then
+    assert_html_page(response, 413)
+    assert "<p>The form is too large.</p>" in response.text
+    assert read_session(api, session["id"])["status"] == "REQUIRES_INPUT"
+
+
+# --- escaping -----------------------------------------------------------------------------------
+
+
+def test_hostile_test_data_is_escaped_when_the_form_is_shown_again(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    form = {
+        **EDITED,
+        "first_name": HOSTILE_FIRST_NAME,
+        "last_name": HOSTILE_LAST_NAME,
+        "dob": "2999-01-01",
+    }
+    # when
+    response = api.http.post(session["url"], data=form)
+    # then
+    assert_html_page(response, 400)
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+    assert 'value="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"' in response.text
+    assert "<img" not in response.text
+    assert Controls(response.text).values()["first_name"] == HOSTILE_FIRST_NAME
+
+
+def test_hostile_test_data_is_stored_as_given_and_never_shown(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    form = {**EDITED, "first_name": HOSTILE_FIRST_NAME, "last_name": HOSTILE_LAST_NAME}
+    # when
+    api.http.post(session["url"], data=form)
+    verified = finished(api, session["id"])
+    response = api.http.get(status_url(session))
+    # then
+    assert verified["verifiedOutputs"]["firstName"] == HOSTILE_FIRST_NAME
+    assert verified["verifiedOutputs"]["lastName"] == HOSTILE_LAST_NAME
+    assert_html_page(response, 200)
+    assert "alert(1)" not in response.text
+
+
+def test_hostile_return_url_is_escaped_on_the_status_page(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session(returnUrl='https://example.com/"><script>alert(1)</script>')
+    # when
+    response = api.http.get(status_url(session))
+    # then
+    assert_html_page(response, 200)
+    assert (
+        '<a href="https://example.com/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" '
+        'rel="noreferrer">Return to the app</a>'
+    ) in response.text
+
+
+# --- live mode ----------------------------------------------------------------------------------
+
+
+def test_live_page_without_a_verifier_says_verification_is_not_available(api: Api) -> None:
+    # given
+    _, session = create_live_session(api)
+    # when
+    response = api.http.get(session["url"])
+    # then
+    assert_html_page(response, 200)
+    assert (
+        '<p class="notice" role="status">Verification is not available: live mode needs a '
+        "configured verifier, and none is configured. Nothing can be submitted here.</p>"
+    ) in response.text
+    assert checks_on(response.text) == ["Identity document: driving license, id card, passport"]
+    assert "<form" not in response.text
+    assert "<input" not in response.text
+
+
+def test_live_submit_without_a_verifier_is_a_503_page_and_changes_nothing(api: Api) -> None:
+    # given
+    live, session = create_live_session(api)
+    before = read_session(api, session["id"], key=live)
+    # when
+    response = api.http.post(session["url"], data=EDITED)
+    # then
+    assert_html_page(response, 503)
+    assert UNAVAILABLE_HEADING in response.text
+    assert read_session(api, session["id"], key=live) == before
+    assert before["status"] == "REQUIRES_INPUT"
+    assert api.http.get(session["url"]).status_code == 200
+
+
+@pytest.fixture
+def with_verifier(server: Server) -> Iterator[httpx.Client]:
+    """A second server over the same database, with a live verifier configured."""
+    settings = dataclasses.replace(server.settings, verifier="app.verifiers:TestModeSimulator")
+    config = uvicorn.Config(
+        create_app(settings, run_worker=False),
+        host="127.0.0.1",
+        port=free_port(),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not instance.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=30) as client:
+            yield client
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_live_page_with_a_verifier_leaves_capture_to_the_verifier(
+    api: Api, with_verifier: httpx.Client
+) -> None:
+    # given
+    live, session = create_live_session(api)
+    path = f"/verify/{token_of(session)}"
+    # when
+    page = with_verifier.get(path)
+    submit = with_verifier.post(path, data=EDITED)
+    # then
+    assert_html_page(page, 200)
+    assert "Live capture is provided by the configured verifier's frontend" in page.text
+    assert "<form" not in page.text
+    assert_html_page(submit, 400)
+    assert "<h1>This page takes no submissions in live mode</h1>" in submit.text
+    assert read_session(api, session["id"], key=live)["status"] == "REQUIRES_INPUT"
+
+
 # --- unknown links ------------------------------------------------------------------------------
 
 
@@ -258,6 +1054,19 @@ def test_hostile_token_is_a_404_page_that_reflects_nothing(api: Api, token: str)
         assert fragment not in response.text
 
 
+def test_unknown_token_is_a_404_page_on_submit_and_status(api: Api) -> None:
+    # given
+    token = random_base62(32)
+    # when
+    submit = api.http.post(f"/verify/{token}", data=EDITED)
+    status = api.http.get(f"/verify/{token}/status")
+    # then
+    assert_html_page(submit, 404)
+    assert NOT_FOUND_HEADING in submit.text
+    assert_html_page(status, 404)
+    assert NOT_FOUND_HEADING in status.text
+
+
 def test_token_of_another_session_shape_is_a_404_page(
     api: Api, create_session: Callable[..., dict[str, Any]]
 ) -> None:
@@ -287,6 +1096,36 @@ def test_expired_token_is_a_410_page(
     assert "<title>Verification link expired</title>" in response.text
     assert GONE_HEADING in response.text
     assert session["id"] not in response.text
+
+
+def test_submit_with_an_expired_token_is_a_410_page_and_changes_nothing(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    api.server.database.execute(EXPIRE, {"id": session["id"]})
+    before = read_session(api, session["id"])
+    # when
+    response = api.http.post(session["url"], data=EDITED)
+    # then
+    assert_html_page(response, 410)
+    assert GONE_HEADING in response.text
+    assert read_session(api, session["id"]) == before
+    assert event_types(api, session["id"]) == ["created"]
+
+
+def test_status_page_of_an_expired_token_sends_the_user_back_to_the_app(
+    api: Api, create_session: Callable[..., dict[str, Any]]
+) -> None:
+    # given
+    session = create_session()
+    api.server.database.execute(EXPIRE, {"id": session["id"]})
+    # when
+    response = api.http.get(status_url(session))
+    # then
+    assert_html_page(response, 200)
+    assert "<h1>This verification link has expired</h1>" in response.text
+    assert "<p>Return to the app for a new link.</p>" in response.text
 
 
 def test_token_of_a_canceled_session_is_a_410_page(
@@ -334,7 +1173,7 @@ def test_unexpected_error_on_the_page_is_a_plain_500_logged_under_its_request_id
     async def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("password=hunter2-not-a-real-secret")
 
-    monkeypatch.setattr(hosted, "get_session_by_url_token", explode)
+    monkeypatch.setattr(hosted, "get_link", explode)
     token = random_base62(32)
     tag = RequestIdFilter()
     caplog.handler.addFilter(tag)
@@ -360,12 +1199,3 @@ def test_unexpected_error_on_the_page_is_a_plain_500_logged_under_its_request_id
     )
     assert "hunter2" in app_log
     assert token not in app_log
-
-
-def test_post_to_the_page_is_405(api: Api, create_session: Callable[..., dict[str, Any]]) -> None:
-    # given
-    session = create_session()
-    # when
-    response = api.http.post(session["url"])
-    # then
-    assert response.status_code == 405

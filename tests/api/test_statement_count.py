@@ -1,0 +1,170 @@
+"""Listing objects with a related object costs a constant number of SQL statements, however many
+rows the page holds: related sessions and reports are batched (DataLoader), never fetched per row.
+
+The statements are counted on the server's own engine while the request runs. The server's
+background worker shares that engine, so each statement is attributed to the request whose
+`Request-Id` was current when it ran, and only the counted request's statements are compared.
+Transaction control (the `BEGIN` SQLite's engine issues itself, see app/db.py; Postgres's driver
+begins outside the cursor) is left out, so both backends count the same queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from app.domain import ids
+from app.logs import request_id
+from tests.conftest import Api, Server
+
+SESSION_COUNT = 100
+MAX_STATEMENTS = 5
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+SESSIONS_WITH_LAST_REPORT = """
+query SessionsWithLastReport($first: Int) {
+  verificationSessions(first: $first) {
+    nodes { id lastVerificationReport { id document { status } } }
+  }
+}
+"""
+
+REPORTS_WITH_SESSION = """
+query ReportsWithSession($first: Int) {
+  verificationReports(first: $first) {
+    nodes { id verificationSession { id } }
+  }
+}
+"""
+
+EVENTS_WITH_SESSION = """
+query EventsWithSession($first: Int) {
+  events(first: $first) {
+    nodes { id verificationSession { id } }
+  }
+}
+"""
+
+CREATE = """
+mutation Create($input: CreateVerificationSessionInput!) {
+  createVerificationSession(input: $input) {
+    verificationSession { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+SIMULATE = """
+mutation Simulate($input: SimulateVerificationSessionInput!) {
+  simulateVerificationSession(input: $input) {
+    verificationSession { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def verified_api(server: Server) -> Iterator[Api]:
+    """An account with SESSION_COUNT verified sessions, each with one report and three events."""
+    account_id = ids.new_id(ids.ACCOUNT)
+    key = server.database.create_key(account_id=account_id)
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        api = Api(server=server, account_id=account_id, key=key, http=client)
+        for _ in range(SESSION_COUNT):
+            created = api.gql(CREATE, {"input": {"type": "DOCUMENT"}})["createVerificationSession"]
+            session_id = created["verificationSession"]["id"]
+            simulated = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": "VERIFIED"}})
+            assert simulated["simulateVerificationSession"]["userErrors"] == []
+        yield api
+
+
+@contextmanager
+def statements_by_request(server: Server) -> Iterator[dict[str, list[str]]]:
+    """Every SQL statement the server runs inside the block, grouped by Request-Id."""
+    seen: dict[str, list[str]] = defaultdict(list)
+
+    def record(*args: Any) -> None:
+        statement: str = args[2]
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            seen[request_id.get()].append(statement)
+
+    engine = server.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def counted(api: Api, document: str, first: int) -> tuple[dict[str, Any], list[str]]:
+    """The data of one request and the statements the server ran for it."""
+    with statements_by_request(api.server) as seen:
+        response = api.post(document, {"first": first})
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"], seen[response.headers["request-id"]]
+
+
+def reading(statements: list[str], table: str) -> int:
+    """How many of the statements read `table`."""
+    return sum(f"FROM {table}" in statement for statement in statements)
+
+
+def test_listing_sessions_with_their_last_report_costs_constant_statements(
+    verified_api: Api,
+) -> None:
+    # when
+    small, small_statements = counted(verified_api, SESSIONS_WITH_LAST_REPORT, 10)
+    large, large_statements = counted(verified_api, SESSIONS_WITH_LAST_REPORT, SESSION_COUNT)
+    # then
+    assert len(small["verificationSessions"]["nodes"]) == 10
+    nodes = large["verificationSessions"]["nodes"]
+    assert len(nodes) == SESSION_COUNT
+    assert len({node["lastVerificationReport"]["id"] for node in nodes}) == SESSION_COUNT
+    assert all(
+        node["lastVerificationReport"]["document"] == {"status": "VERIFIED"} for node in nodes
+    )
+    assert len(large_statements) == len(small_statements), large_statements
+    assert 0 < len(large_statements) <= MAX_STATEMENTS, large_statements
+    assert reading(large_statements, "verification_reports") == 1, large_statements
+
+
+def test_listing_reports_with_their_session_costs_constant_statements(
+    verified_api: Api,
+) -> None:
+    # when
+    small, small_statements = counted(verified_api, REPORTS_WITH_SESSION, 10)
+    large, large_statements = counted(verified_api, REPORTS_WITH_SESSION, SESSION_COUNT)
+    # then
+    assert len(small["verificationReports"]["nodes"]) == 10
+    nodes = large["verificationReports"]["nodes"]
+    assert len(nodes) == SESSION_COUNT
+    assert len({node["verificationSession"]["id"] for node in nodes}) == SESSION_COUNT
+    assert len(large_statements) == len(small_statements), large_statements
+    assert 0 < len(large_statements) <= MAX_STATEMENTS, large_statements
+    assert reading(large_statements, "verification_sessions") == 1, large_statements
+
+
+def test_listing_events_with_their_session_costs_constant_statements(
+    verified_api: Api,
+) -> None:
+    # when
+    small, small_statements = counted(verified_api, EVENTS_WITH_SESSION, 10)
+    large, large_statements = counted(verified_api, EVENTS_WITH_SESSION, SESSION_COUNT)
+    # then
+    assert len(small["events"]["nodes"]) == 10
+    nodes = large["events"]["nodes"]
+    assert len(nodes) == SESSION_COUNT
+    # The newest 100 of 300 events belong to the newest 34 sessions (three events each).
+    assert len({node["verificationSession"]["id"] for node in nodes}) == 34
+    assert len(large_statements) == len(small_statements), large_statements
+    assert 0 < len(large_statements) <= MAX_STATEMENTS, large_statements
+    assert reading(large_statements, "verification_sessions") == 1, large_statements
