@@ -959,7 +959,10 @@ def test_create_with_unknown_key_is_unauthenticated(api: Api, bad_key: str) -> N
     assert response.status_code == 401
     assert response.json() == {
         "errors": [
-            {"message": "Invalid API key or client secret provided.", "extensions": {"code": "UNAUTHENTICATED"}}
+            {
+                "message": "Invalid API key or client secret provided.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
         ]
     }
     assert_nothing_stored(api)

@@ -29,7 +29,9 @@ def _names() -> list[str]:
 
 
 def test_every_operation_has_variables_beside_it() -> None:
-    variables = sorted(path.name.removesuffix(".variables.json") for path in OPERATIONS.glob("*.variables.json"))
+    variables = sorted(
+        path.name.removesuffix(".variables.json") for path in OPERATIONS.glob("*.variables.json")
+    )
     assert _names() == variables
     assert len(_names()) >= 11
 
@@ -42,7 +44,12 @@ def test_saved_operation_runs_against_a_live_server(api: Api, name: str) -> None
     assert created["userErrors"] == []
     session_id = created["verificationSession"]["id"]
     if name in NEEDS_AN_ATTEMPT:
-        assert api.gql(SIMULATE_VERIFIED, {"id": session_id})["simulateVerificationSession"]["userErrors"] == []
+        assert (
+            api.gql(SIMULATE_VERIFIED, {"id": session_id})["simulateVerificationSession"][
+                "userErrors"
+            ]
+            == []
+        )
     # when: the operation runs with that id in place of the placeholder
     document, variables = _load(name)
     variables = json.loads(json.dumps(variables).replace(PLACEHOLDER, session_id))

@@ -738,7 +738,10 @@ def test_update_with_unknown_key_is_unauthenticated_and_writes_nothing(api: Api)
     assert response.status_code == 401
     assert response.json() == {
         "errors": [
-            {"message": "Invalid API key or client secret provided.", "extensions": {"code": "UNAUTHENTICATED"}}
+            {
+                "message": "Invalid API key or client secret provided.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
         ]
     }
     assert read(api, session["id"]) == session
