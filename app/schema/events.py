@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,11 +10,7 @@ from strawberry.types import Info
 
 from app.models import Event as EventRow
 from app.schema.context import Context
-from app.schema.loaders import session_loader
-from app.schema.types import Node
-
-if TYPE_CHECKING:
-    from app.schema.types import VerificationSession
+from app.schema.types import Node, VerificationSession
 
 
 @strawberry.type(
@@ -43,17 +38,8 @@ class Event(Node):
     session_id: strawberry.Private[str]
 
     @strawberry.field(description="The session as it is now (null if no longer visible).")
-    async def verification_session(
-        self, info: Info[Context, None]
-    ) -> Annotated[VerificationSession, strawberry.lazy("app.schema.types")] | None:
-        from app.schema.types import VerificationSession
-
-        row = await session_loader(info.context).load(self.session_id)
-        if row is None:
-            return None
-        return VerificationSession.from_row(
-            row, public_base_url=info.context.settings.public_base_url
-        )
+    async def verification_session(self, info: Info[Context, None]) -> VerificationSession | None:
+        return await VerificationSession.load(info.context, self.session_id)
 
     @classmethod
     def from_row(cls, row: EventRow) -> Event:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Annotated, Any, TypeVar
 
 import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
 from app.db import read_session, write_session
@@ -37,10 +39,12 @@ from app.store import events as event_store
 from app.store import lifecycle
 from app.store import reports as report_store
 from app.store import sessions as store
-from app.store.keyset import Seek
+from app.store.keyset import Page
 from app.store.sessions import SessionFilter
 
 MAX_NODE_IDS = 100
+Row = TypeVar("Row")
+Item = TypeVar("Item")
 
 FIRST = strawberry.argument(
     description=f"Page size going forward, 0 to {MAX_PAGE_SIZE}; default 10. Not with `last`."
@@ -77,6 +81,28 @@ async def _fresh(context: Context, rows: list[SessionRow]) -> list[SessionRow]:
             db, session_ids=[row.id for row in rows]
         )
     return [refreshed.get(row.id, row) for row in rows]
+
+
+async def _connection(
+    context: Context,
+    *,
+    fetch: Callable[[AsyncSession], Awaitable[Page[Row]]],
+    count: Callable[[AsyncSession], Awaitable[int]],
+    node: Callable[[Row], Item],
+    cursor: Callable[[Row], str],
+    prepare: Callable[[list[Row]], Awaitable[list[Row]]] | None = None,
+) -> Connection[Item]:
+    """A connection over one fetched page; `totalCount` runs `count` only when selected."""
+    async with read_session(context.engine) as db:
+        page = await fetch(db)
+    if prepare is not None:
+        page = replace(page, rows=await prepare(page.rows))
+
+    async def total() -> int:
+        async with read_session(context.engine) as db:
+            return await count(db)
+
+    return build_connection(page, node=node, cursor=cursor, count=total)
 
 
 def _session(context: Context) -> Callable[[SessionRow], VerificationSession]:
@@ -190,24 +216,13 @@ class Query:
         scope = context.reader()
         page = _page(first, after, last, before)
         conditions = _session_filter(filter)
-        async with read_session(context.engine) as db:
-            result = await store.list_sessions(db, scope=scope, filter=conditions, page=page)
-
-        async def count() -> int:
-            async with read_session(context.engine) as db:
-                return await store.count_sessions(db, scope=scope, filter=conditions)
-
-        rows = await _fresh(context, result.rows)
-        result = type(result)(
-            rows=rows,
-            has_next_page=result.has_next_page,
-            has_previous_page=result.has_previous_page,
-        )
-        return build_connection(
-            result,
+        return await _connection(
+            context,
+            fetch=lambda db: store.list_sessions(db, scope=scope, filter=conditions, page=page),
+            count=lambda db: store.count_sessions(db, scope=scope, filter=conditions),
             node=_session(context),
             cursor=lambda row: encode_cursor(row.created, row.id),
-            count=count,
+            prepare=lambda rows: _fresh(context, rows),
         )
 
     @strawberry.field(
@@ -246,18 +261,14 @@ class Query:
             type=filter.type.value if filter and filter.type else None,
             **created_bounds(filter.created if filter else None),
         )
-        async with read_session(context.engine) as db:
-            result = await report_store.list_reports(db, scope=scope, filter=conditions, page=page)
-
-        async def count() -> int:
-            async with read_session(context.engine) as db:
-                return await report_store.count_reports(db, scope=scope, filter=conditions)
-
-        return build_connection(
-            result,
+        return await _connection(
+            context,
+            fetch=lambda db: report_store.list_reports(
+                db, scope=scope, filter=conditions, page=page
+            ),
+            count=lambda db: report_store.count_reports(db, scope=scope, filter=conditions),
             node=VerificationReport.from_row,
             cursor=lambda row: encode_cursor(row.created, row.id),
-            count=count,
         )
 
     @strawberry.field(description="An event by ID; null when not found or not visible.")
@@ -301,22 +312,10 @@ class Query:
             session_id=filter.verification_session if filter else None,
             **created_bounds(filter.created if filter else None),
         )
-        seek = Seek(
-            size=page.size,
-            forward=page.forward,
-            after=(page.after,) if page.after is not None else None,
-            before=(page.before,) if page.before is not None else None,
-        )
-        async with read_session(context.engine) as db:
-            result = await event_store.list_events(db, scope=scope, filter=conditions, seek=seek)
-
-        async def count() -> int:
-            async with read_session(context.engine) as db:
-                return await event_store.count_events(db, scope=scope, filter=conditions)
-
-        return build_connection(
-            result,
+        return await _connection(
+            context,
+            fetch=lambda db: event_store.list_events(db, scope=scope, filter=conditions, page=page),
+            count=lambda db: event_store.count_events(db, scope=scope, filter=conditions),
             node=Event.from_row,
             cursor=lambda row: encode_sequence_cursor(row.sequence or 0),
-            count=count,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,17 +18,14 @@ from app.schema.enums import (
     VerificationSessionErrorCode,
     VerificationSessionType,
 )
-from app.schema.loaders import session_loader
 from app.schema.types import (
     Node,
+    VerificationSession,
     VerificationSessionAddress,
     VerificationSessionDob,
     VerificationSessionOptions,
-    _options,
+    options_from_stored,
 )
-
-if TYPE_CHECKING:
-    from app.schema.types import VerificationSession
 
 
 @strawberry.enum(description="The result of one check.")
@@ -155,17 +152,8 @@ class VerificationReport(Node):
     session_id: strawberry.Private[str]
 
     @strawberry.field(description="The session this report belongs to.")
-    async def verification_session(
-        self, info: Info[Context, None]
-    ) -> Annotated[VerificationSession, strawberry.lazy("app.schema.types")] | None:
-        from app.schema.types import VerificationSession
-
-        row = await session_loader(info.context).load(self.session_id)
-        if row is None:
-            return None
-        return VerificationSession.from_row(
-            row, public_base_url=info.context.settings.public_base_url
-        )
+    async def verification_session(self, info: Info[Context, None]) -> VerificationSession | None:
+        return await VerificationSession.load(info.context, self.session_id)
 
     @classmethod
     def from_row(cls, row: ReportRow) -> VerificationReport:
@@ -176,7 +164,7 @@ class VerificationReport(Node):
             livemode=row.livemode,
             type=sessions.SessionType(row.type),
             client_reference_id=row.client_reference_id,
-            options=_options(row.options),
+            options=options_from_stored(row.options),
             document=_document(row.document),
             id_number=_id_number(row.id_number),
             selfie=_check(VerificationReportSelfie, row.selfie),

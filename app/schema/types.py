@@ -21,7 +21,7 @@ from app.schema.enums import (
     VerificationSessionStatus,
     VerificationSessionType,
 )
-from app.schema.loaders import report_loader
+from app.schema.loaders import report_loader, session_loader
 from app.schema.permissions import NotWithClientSecret
 from app.schema.scalars import Metadata
 
@@ -221,6 +221,14 @@ class VerificationSession(Node):
         return None if info.context.may_see_secrets is False else self.stored_url
 
     @classmethod
+    async def load(cls, context: Context, session_id: str) -> VerificationSession | None:
+        """The session by id through the request's batch loader (one query per request)."""
+        row = await session_loader(context).load(session_id)
+        if row is None:
+            return None
+        return cls.from_row(row, public_base_url=context.settings.public_base_url)
+
+    @classmethod
     def from_row(cls, row: SessionRow, *, public_base_url: str) -> VerificationSession:
         return cls(
             id=strawberry.ID(row.id),
@@ -230,7 +238,7 @@ class VerificationSession(Node):
             last_error=_last_error(row.last_error),
             livemode=row.livemode,
             metadata=Metadata(row.metadata_),
-            options=_options(row.options),
+            options=options_from_stored(row.options),
             provided_details=(
                 VerificationSessionProvidedDetails(
                     email=row.provided_details.get("email"), phone=row.provided_details.get("phone")
@@ -270,7 +278,7 @@ def _last_error(value: dict[str, Any] | None) -> VerificationSessionLastError | 
     )
 
 
-def _options(value: dict[str, Any]) -> VerificationSessionOptions:
+def options_from_stored(value: dict[str, Any]) -> VerificationSessionOptions:
     document = value.get("document")
     return VerificationSessionOptions(
         document=(

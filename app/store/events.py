@@ -16,8 +16,9 @@ from app.domain import ids
 from app.domain.access import Scope
 from app.domain.lifecycle import EventType
 from app.models import Event, VerificationSession, utcnow
+from app.pagination import PageRequest
 from app.store import keyset
-from app.store.keyset import Page, Seek
+from app.store.keyset import Page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,16 +86,15 @@ _KEY = (col(Event.sequence),)
 
 
 async def list_events(
-    db: AsyncSession, *, scope: Scope, filter: EventFilter, seek: Seek
+    db: AsyncSession, *, scope: Scope, filter: EventFilter, page: PageRequest
 ) -> Page[Event]:
     conditions = [*_scoped(scope), *_filtered(filter)]
-    return await keyset.fetch_page(
+    return await keyset.list_page(
         db,
-        statement=keyset.page_statement(select(Event).where(*conditions), key=_KEY, seek=seek),
-        probe=keyset.far_side_statement(
-            select(col(Event.sequence)).where(*conditions), key=_KEY, seek=seek
-        ),
-        seek=seek,
+        rows=select(Event).where(*conditions),
+        keys=select(col(Event.sequence)).where(*conditions),
+        key=_KEY,
+        page=page,
     )
 
 

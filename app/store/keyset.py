@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.pagination import Cursor, PageRequest
+
 T = TypeVar("T")
 
 
@@ -35,6 +37,19 @@ class Seek:
     forward: bool
     after: tuple[Any, ...] | None
     before: tuple[Any, ...] | None
+
+
+def seek(page: PageRequest) -> Seek:
+    """Where a requested page starts, as key values: `(created, id)` cursors or sequences."""
+
+    def values(cursor: Cursor | int | None) -> tuple[Any, ...] | None:
+        if cursor is None:
+            return None
+        return (cursor.created, cursor.id) if isinstance(cursor, Cursor) else (cursor,)
+
+    return Seek(
+        size=page.size, forward=page.forward, after=values(page.after), before=values(page.before)
+    )
 
 
 def _key(columns: Sequence[Any]) -> Any:
@@ -78,6 +93,25 @@ def far_side_statement(
     else:
         return None
     return statement.where(beyond).order_by(*order).limit(1)
+
+
+async def list_page(
+    db: AsyncSession,
+    *,
+    rows: SelectOfScalar[T],
+    keys: SelectOfScalar[Any],
+    key: Sequence[Any],
+    page: PageRequest,
+) -> Page[T]:
+    """One page of `rows` (scoped and filtered), with `keys` (the same conditions, selecting a
+    key column) as the far-side probe."""
+    where = seek(page)
+    return await fetch_page(
+        db,
+        statement=page_statement(rows, key=key, seek=where),
+        probe=far_side_statement(keys, key=key, seek=where),
+        seek=where,
+    )
 
 
 async def fetch_page(

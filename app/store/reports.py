@@ -17,7 +17,7 @@ from app.domain.verification import redact_person
 from app.models import VerificationReport, VerificationSession, utcnow
 from app.pagination import PageRequest
 from app.store import keyset
-from app.store.keyset import Page, Seek
+from app.store.keyset import Page
 
 CHECKS = ("document", "id_number", "selfie", "email", "phone")
 
@@ -67,29 +67,16 @@ async def get_reports(
 _KEY = (col(VerificationReport.created), col(VerificationReport.id))
 
 
-def seek(page: PageRequest) -> Seek:
-    return Seek(
-        size=page.size,
-        forward=page.forward,
-        after=(page.after.created, page.after.id) if page.after else None,
-        before=(page.before.created, page.before.id) if page.before else None,
-    )
-
-
 async def list_reports(
     db: AsyncSession, *, scope: Scope, filter: ReportFilter, page: PageRequest
 ) -> Page[VerificationReport]:
     conditions = [*_scoped(scope), *_filtered(filter)]
-    where = seek(page)
-    return await keyset.fetch_page(
+    return await keyset.list_page(
         db,
-        statement=keyset.page_statement(
-            select(VerificationReport).where(*conditions), key=_KEY, seek=where
-        ),
-        probe=keyset.far_side_statement(
-            select(col(VerificationReport.id)).where(*conditions), key=_KEY, seek=where
-        ),
-        seek=where,
+        rows=select(VerificationReport).where(*conditions),
+        keys=select(col(VerificationReport.id)).where(*conditions),
+        key=_KEY,
+        page=page,
     )
 
 

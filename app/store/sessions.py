@@ -29,7 +29,7 @@ from app.pagination import PageRequest
 from app.store import keyset
 from app.store.events import record_event
 from app.store.flows import get_flow
-from app.store.keyset import Page, Seek
+from app.store.keyset import Page
 
 # Stored column names that differ from the domain's field names.
 _COLUMNS = {"metadata": "metadata_"}
@@ -155,15 +155,6 @@ async def get_link(
     return (link, session) if session is not None else None
 
 
-def _seek(page: PageRequest) -> Seek:
-    return Seek(
-        size=page.size,
-        forward=page.forward,
-        after=(page.after.created, page.after.id) if page.after else None,
-        before=(page.before.created, page.before.id) if page.before else None,
-    )
-
-
 _KEY = (col(VerificationSession.created), col(VerificationSession.id))
 
 
@@ -172,7 +163,7 @@ def page_statement(
 ) -> SelectOfScalar[VerificationSession]:
     """The query for one page: a seek on (created, id), newest first, overfetching one row."""
     statement = select(VerificationSession).where(*_scoped(scope), *_filtered(filter))
-    return keyset.page_statement(statement, key=_KEY, seek=_seek(page))
+    return keyset.page_statement(statement, key=_KEY, seek=keyset.seek(page))
 
 
 def far_side_statement(
@@ -180,7 +171,7 @@ def far_side_statement(
 ) -> SelectOfScalar[str] | None:
     """The probe for hasPreviousPage (forward) or hasNextPage (backward); see `keyset`."""
     statement = select(col(VerificationSession.id)).where(*_scoped(scope), *_filtered(filter))
-    return keyset.far_side_statement(statement, key=_KEY, seek=_seek(page))
+    return keyset.far_side_statement(statement, key=_KEY, seek=keyset.seek(page))
 
 
 async def list_sessions(
@@ -190,7 +181,7 @@ async def list_sessions(
         db,
         statement=page_statement(scope=scope, filter=filter, page=page),
         probe=far_side_statement(scope=scope, filter=filter, page=page),
-        seek=_seek(page),
+        seek=keyset.seek(page),
     )
 
 
