@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# A local server shows GraphQL's "Did you mean" suggestions; `GATEWAY_ENV=production make serve`
+# hides them as production does.
+GATEWAY_ENV ?= development
+
 serve: $(STAMP)
-	$(BIN)/python -m app serve $(ARGS)
+	GATEWAY_ENV=$(GATEWAY_ENV) $(BIN)/python -m app serve $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests scripts

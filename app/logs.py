@@ -1,7 +1,8 @@
 """Logging: one line per record, written as it happens, each tagged with its request id.
 
-Nothing secret is logged: keys are never passed to a logger, SQL parameters are hidden by the
-engine, and the access log masks the token in hosted-page paths.
+Nothing secret is logged, at any LOG_LEVEL: keys are never passed to a logger, SQL parameters are
+hidden by the engine and kept from the SQLite driver's debug log, and the access log masks the
+token in hosted-page paths.
 """
 
 from __future__ import annotations
@@ -32,5 +33,8 @@ def configure(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aiosqlite logs every driver call with its arguments at DEBUG (statements' parameters: key
+    # hashes, client secrets, url tokens), outside any request's id: never below WARNING.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     # Our own access log replaces uvicorn's, which would print hosted-page tokens.
     logging.getLogger("uvicorn.access").disabled = True

@@ -20,6 +20,8 @@ from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint
 from app.web.hosted import hosted_routes
+from app.web.idempotency import Idempotency
+from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
 from app.worker import Worker
 
@@ -34,14 +36,20 @@ def create_app(
     """
     engine = engine or create_engine(settings.database_url)
     live_verifier = load_verifier(settings.verifier)
+    rate_limiter = RateLimiter.from_settings(settings)
     graphql = GraphQLEndpoint(
-        schema=build_schema(),
+        schema=build_schema(settings),
         settings=settings,
         engine=engine,
         live_verifier_available=live_verifier is not None,
+        rate_limiter=rate_limiter,
+        idempotency=Idempotency(engine=engine),
     )
     worker = Worker(
-        engine=engine, live_verifier=live_verifier, poll_seconds=settings.worker_poll_seconds
+        engine=engine,
+        live_verifier=live_verifier,
+        poll_seconds=settings.worker_poll_seconds,
+        retry_seconds=settings.job_retry_seconds,
     )
 
     @asynccontextmanager
@@ -54,6 +62,7 @@ def create_app(
             stop.set()
             if task is not None:
                 await worker.shut_down(task)
+            await rate_limiter.close()
             await engine.dispose()
 
     middleware = [Middleware(RequestIdMiddleware)]
@@ -64,7 +73,7 @@ def create_app(
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                expose_headers=["Request-Id"],
+                expose_headers=["Request-Id", "Retry-After", "Idempotent-Replayed"],
                 max_age=600,
             )
         )

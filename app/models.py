@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -234,3 +234,26 @@ class Job(SQLModel, table=True):
     session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
     run_at: datetime = _timestamp()
     payload: dict[str, Any] = _json(nullable=False)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A mutation request sent with an `Idempotency-Key`, scoped to an (account, mode) pair.
+
+    Inserted, and committed, before the mutation runs: the primary key makes a concurrent second
+    claim of the same key fail. `status_code` stays null while the first request runs; then the
+    response is stored whole, for retries to get back byte for byte until `expires_at` (24 h).
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+    account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=64)
+    livemode: bool = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=255)
+    # SHA-256 of the request (document, variables, operation name, kind of caller).
+    fingerprint: str = Field(max_length=64)
+    created: datetime = _timestamp()
+    expires_at: datetime = _timestamp()
+    status_code: int | None = None
+    content_type: str | None = Field(default=None, max_length=255)
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary(), nullable=True))

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+GATEWAY_ENVS = ("production", "development")
 
 
 class SettingsError(ValueError):
@@ -35,7 +36,23 @@ class Settings:
         processing_delay_seconds: How long a submitted session stays PROCESSING (0 to 3600).
         redaction_delay_seconds: How long a redaction stays PROCESSING (0 to 3600).
         worker_poll_seconds: How often each process looks for due background jobs (0.05 to 60).
+        job_retry_seconds: How long a failed background job waits before it runs again (1 to
+            86400).
         cors_origins: Origins whose browser pages may call /graphql; none by default.
+        rate_limit_live_per_second: Requests per second one live-mode key may make (0: no limit).
+        rate_limit_test_per_second: Requests per second one test-mode key may make (0: no limit).
+        redis_url: Redis shared by every gateway process for the rate limits
+            (`redis://host:port/db`); None counts in each process alone.
+        redis_key_prefix: Prefix of the gateway's Redis keys, so several gateways share a Redis.
+        gateway_env: `production` or `development`; only development shows "Did you mean"
+            suggestions in errors.
+        max_query_depth: Most fields on one path of a document (`{ a { b } }` is 2).
+        max_aliases: Most aliases in an operation, a fragment's counted at every spread.
+        max_tokens: Most lexical tokens in a document (and, apart, most comments).
+        max_directives_per_field: Most directives on one field, fragment, operation or variable.
+        node_budget: Most connection nodes an operation may ask for (GitHub's rule, see
+            `app.schema.limits`).
+        max_errors: Most errors in one response.
     """
 
     database_url: str
@@ -45,7 +62,23 @@ class Settings:
     processing_delay_seconds: float = 2.0
     redaction_delay_seconds: float = 5.0
     worker_poll_seconds: float = 0.5
+    job_retry_seconds: float = 30.0
     cors_origins: tuple[str, ...] = ()
+    rate_limit_live_per_second: int = 100
+    rate_limit_test_per_second: int = 25
+    redis_url: str | None = None
+    redis_key_prefix: str = "gateway:"
+    gateway_env: str = "production"
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_directives_per_field: int = 5
+    node_budget: int = 50_000
+    max_errors: int = 20
+
+    @property
+    def development(self) -> bool:
+        return self.gateway_env == "development"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +99,11 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise SettingsError(
                 f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+            )
+        gateway_env = env.get("GATEWAY_ENV") or cls.gateway_env
+        if gateway_env not in GATEWAY_ENVS:
+            raise SettingsError(
+                f"GATEWAY_ENV must be one of {', '.join(GATEWAY_ENVS)}, got {gateway_env!r}"
             )
         cors_origins = tuple(
             origin.strip().rstrip("/")
@@ -88,10 +126,28 @@ class Settings:
             redaction_delay_seconds=_seconds(
                 env, "REDACTION_DELAY_SECONDS", cls.redaction_delay_seconds, 0, 3600
             ),
+            job_retry_seconds=_seconds(env, "JOB_RETRY_SECONDS", cls.job_retry_seconds, 1, 86400),
             worker_poll_seconds=_seconds(
                 env, "WORKER_POLL_SECONDS", cls.worker_poll_seconds, 0.05, 60
             ),
             cors_origins=cors_origins,
+            rate_limit_live_per_second=_per_second(
+                env, "RATE_LIMIT_LIVE_PER_SECOND", cls.rate_limit_live_per_second
+            ),
+            rate_limit_test_per_second=_per_second(
+                env, "RATE_LIMIT_TEST_PER_SECOND", cls.rate_limit_test_per_second
+            ),
+            redis_url=_redis_url(env),
+            redis_key_prefix=env.get("REDIS_KEY_PREFIX") or cls.redis_key_prefix,
+            gateway_env=gateway_env,
+            max_query_depth=_count(env, "MAX_QUERY_DEPTH", cls.max_query_depth, 1, 1000),
+            max_aliases=_count(env, "MAX_ALIASES", cls.max_aliases, 0, 100_000),
+            max_tokens=_count(env, "MAX_TOKENS", cls.max_tokens, 100, 1_000_000),
+            max_directives_per_field=_count(
+                env, "MAX_DIRECTIVES_PER_FIELD", cls.max_directives_per_field, 0, 1000
+            ),
+            node_budget=_count(env, "NODE_BUDGET", cls.node_budget, 1, 1_000_000_000),
+            max_errors=_count(env, "MAX_ERRORS", cls.max_errors, 2, 1000),
         )
 
 
@@ -106,6 +162,42 @@ def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
     return value
+
+
+def _per_second(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of requests, got {raw!r}") from None
+    if not 0 <= value <= 1_000_000:
+        raise SettingsError(f"{name} must be between 0 (no limit) and 1000000, got {raw!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("REDIS_URL") or None
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            "REDIS_URL must be a redis://, rediss:// or unix:// URL, "
+            f"got a URL with scheme {url.split(':', 1)[0]!r}"
+        )
+    return url
 
 
 def default_database_url(directory: Path) -> str:

@@ -21,16 +21,21 @@ from app.verifiers import Submission, TestModeSimulator, Verifier
 
 logger = logging.getLogger("app.worker")
 
-RETRY_AFTER = timedelta(seconds=30)
 # How long shutdown waits for the job in hand (a verifier call, say) before canceling it.
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class Worker:
     def __init__(
-        self, *, engine: AsyncEngine, live_verifier: Verifier | None, poll_seconds: float
+        self,
+        *,
+        engine: AsyncEngine,
+        live_verifier: Verifier | None,
+        poll_seconds: float,
+        retry_seconds: float = 30.0,
     ) -> None:
         self.engine = engine
+        self.retry_after = timedelta(seconds=retry_seconds)
         self.live_verifier = live_verifier
         self.poll_seconds = poll_seconds
         self.simulator = TestModeSimulator()
@@ -94,7 +99,9 @@ class Worker:
             except Exception:
                 logger.exception("job %s failed; it will be retried", job_id)
                 await db.exec(
-                    update(Job).where(col(Job.id) == job_id).values(run_at=utcnow() + RETRY_AFTER)
+                    update(Job)
+                    .where(col(Job.id) == job_id)
+                    .values(run_at=utcnow() + self.retry_after)
                 )
                 return True
             await jobs.finish(db, job=job)

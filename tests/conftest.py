@@ -8,12 +8,15 @@ gets its own account, so tests sharing a database never see each other's session
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,10 +26,12 @@ from sqlalchemy.engine import make_url
 
 from app.db import create_engine, write_session
 from app.domain import ids
+from app.domain.access import Scope
 from app.main import create_app
 from app.migrations import upgrade
 from app.settings import Settings
-from app.store import accounts
+from app.store import accounts, flows
+from tests.helpers import CREATE
 
 BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
 
@@ -70,8 +75,39 @@ class Database:
 
         return run(go())
 
+    def create_flow(
+        self,
+        *,
+        account_id: str,
+        livemode: bool = False,
+        type: str = "document",
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """A verification flow stored the way `python -m app flows create` stores one; its id.
+        Flows have no API of their own."""
 
-def _postgres_database(admin_url: str) -> Iterator[str]:
+        async def go() -> str:
+            engine = create_engine(self.url)
+            try:
+                async with write_session(engine) as db:
+                    flow = await flows.create_flow(
+                        db, scope=Scope(account_id, livemode), type=type, options=options or {}
+                    )
+                    return flow.id
+            finally:
+                await engine.dispose()
+
+        result: str = run(go())
+        return result
+
+
+@contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """A new, empty Postgres database on the server `admin_url` points at, dropped on exit.
+
+    Yields its SQLAlchemy URL (asyncpg driver). The drop forces out connections left open, so a
+    test that leaks one does not block the clean-up.
+    """
     import asyncpg
 
     name = f"gw_test_{ids.random_base62(10).lower()}"
@@ -99,17 +135,28 @@ def _postgres_database(admin_url: str) -> Iterator[str]:
         run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def fresh_database_url(backend: str, sqlite_file: Path) -> Iterator[str]:
+    """The URL of a new, empty database that nothing has migrated yet.
+
+    Args:
+        backend: "sqlite" or "postgres" (one of BACKENDS).
+        sqlite_file: Where the SQLite database goes; unused for Postgres, whose database is
+            created on the TEST_DATABASE_URL server and dropped on exit.
+    """
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{sqlite_file}"
+        return
+    with fresh_postgres_database(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "gateway.sqlite3"
-        url = f"sqlite+aiosqlite:///{path}"
-        upgrade(url)
-        yield Database(url)
-        return
-    for url in _postgres_database(os.environ["TEST_DATABASE_URL"]):
+    sqlite_file = tmp_path_factory.mktemp("sqlite") / "gateway.sqlite3"
+    with fresh_database_url(request.param, sqlite_file) as url:
         upgrade(url)
         yield Database(url)
 
@@ -128,24 +175,24 @@ class Server:
     engine: Any = field(repr=False, default=None)
 
 
-@pytest.fixture(scope="session")
-def server(database: Database) -> Iterator[Server]:
-    """uvicorn serving the app on a free port, in a background thread."""
+@contextmanager
+def running_server(settings: Settings, *, run_worker: bool = True) -> Iterator[Server]:
+    """uvicorn serving `create_app(settings)` on a free port, in a background thread.
+
+    The settings' `public_base_url` is replaced by the server's own address, so the hosted-page
+    links it builds point at it. The server stops when the block exits.
+
+    Args:
+        settings: The app's settings; `database_url` must name a migrated database.
+        run_worker: False for a second server over a database that another server's worker
+            already serves, so that its jobs are taken by that one process only.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    # Short lifecycle delays so tests can wait for processing and redaction to finish; tests
-    # that must see PROCESSING read it from the submitting mutation's own response.
-    settings = Settings(
-        database_url=database.url,
-        public_base_url=base_url,
-        log_level="INFO",
-        processing_delay_seconds=1.0,
-        redaction_delay_seconds=1.0,
-        worker_poll_seconds=0.05,
-    )
-    engine = create_engine(database.url)
+    settings = dataclasses.replace(settings, public_base_url=base_url)
+    engine = create_engine(settings.database_url)
     config = uvicorn.Config(
-        create_app(settings, engine=engine),
+        create_app(settings, engine=engine, run_worker=run_worker),
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -155,14 +202,40 @@ def server(database: Database) -> Iterator[Server]:
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    yield Server(base_url=base_url, database=database, settings=settings, engine=engine)
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        deadline = time.monotonic() + 15
+        while not instance.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"test server on {base_url} did not start")
+            time.sleep(0.02)
+        yield Server(
+            base_url=base_url,
+            database=Database(settings.database_url),
+            settings=settings,
+            engine=engine,
+        )
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(database: Database) -> Iterator[Server]:
+    """The app served over the session's database, shared by every API test."""
+    # Short lifecycle delays so tests can wait for processing and redaction to finish; tests
+    # that must see PROCESSING read it from the submitting mutation's own response.
+    settings = Settings(
+        database_url=database.url,
+        log_level="INFO",
+        processing_delay_seconds=1.0,
+        redaction_delay_seconds=1.0,
+        worker_poll_seconds=0.05,
+        # Tests fire requests as fast as they can; only tests/api/test_rate_limits.py limits them.
+        rate_limit_live_per_second=0,
+        rate_limit_test_per_second=0,
+    )
+    with running_server(settings) as started:
+        yield started
 
 
 @dataclass
@@ -206,42 +279,39 @@ class Api:
             account_id=self.account_id, livemode=livemode, restricted=restricted
         )
 
+    def new_flow(
+        self,
+        *,
+        livemode: bool = False,
+        type: str = "document",
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """A verification flow of this account; its id."""
+        return self.server.database.create_flow(
+            account_id=self.account_id, livemode=livemode, type=type, options=options
+        )
+
+
+@contextmanager
+def client_of(server: Server, *, livemode: bool = False) -> Iterator[Api]:
+    """A new account on `server` and a client whose default key is its secret key."""
+    account_id = ids.new_id(ids.ACCOUNT)
+    key = server.database.create_key(account_id=account_id, livemode=livemode)
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        yield Api(server=server, account_id=account_id, key=key, http=client)
+
 
 @pytest.fixture
 def api(server: Server) -> Iterator[Api]:
-    account_id = ids.new_id(ids.ACCOUNT)
-    key = server.database.create_key(account_id=account_id)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        yield Api(server=server, account_id=account_id, key=key, http=client)
+    with client_of(server) as client:
+        yield client
 
 
 @pytest.fixture
 def other_api(server: Server) -> Iterator[Api]:
     """A second, unrelated account on the same server."""
-    account_id = ids.new_id(ids.ACCOUNT)
-    key = server.database.create_key(account_id=account_id)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        yield Api(server=server, account_id=account_id, key=key, http=client)
-
-
-CREATE = """
-mutation Create($input: CreateVerificationSessionInput!) {
-  createVerificationSession(input: $input) {
-    verificationSession {
-      id object created status type clientReferenceId clientSecret url livemode metadata
-      relatedCustomer verificationFlow
-      options { document { allowedTypes requireIdNumber requireLiveCapture requireMatchingSelfie }
-                email { requireVerification } phone { requireVerification } }
-      providedDetails { email phone }
-      lastError { code reason }
-      redaction { status }
-      verifiedOutputs { firstName }
-      lastVerificationReport { id }
-    }
-    userErrors { field message code }
-  }
-}
-"""
+    with client_of(server) as client:
+        yield client
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.migrations import alembic_config
 from app.schema import build_schema
 from tests.conftest import Database, free_port
+from tests.helpers import head_revision, post_graphql
 
 SECRET_TEST_KEY = re.compile(r"^sk_test_[0-9A-Za-z]{32}$")
 SECRET_LIVE_KEY = re.compile(r"^sk_live_[0-9A-Za-z]{32}$")
@@ -182,36 +182,13 @@ def serving(cli: Cli, *, stop: signal.Signals = signal.SIGTERM) -> Iterator[Serv
             reader.join(timeout=10)
 
 
-def gql(
-    base_url: str, key: str, query: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    response = httpx.post(
-        f"{base_url}/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
-
-
 def create_session(base_url: str, key: str, **input: Any) -> dict[str, Any]:
-    payload = gql(base_url, key, CREATE, {"input": {"type": "DOCUMENT", **input}})[
+    payload = post_graphql(base_url, key, CREATE, {"input": {"type": "DOCUMENT", **input}})[
         "createVerificationSession"
     ]
     assert payload["userErrors"] == []
     session: dict[str, Any] = payload["verificationSession"]
     return session
-
-
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
 
 
 # --- keys create --------------------------------------------------------------------------------
@@ -285,10 +262,10 @@ def test_keys_with_account_create_that_account_and_see_only_its_data(
         mine = create_session(served.base_url, scoped)
         theirs = create_session(served.base_url, default)
         # when
-        scoped_list = gql(served.base_url, scoped, SESSIONS)
-        again_list = gql(served.base_url, again, SESSIONS)
-        default_list = gql(served.base_url, default, SESSIONS)
-        crossed = gql(served.base_url, default, SESSION, {"id": mine["id"]})
+        scoped_list = post_graphql(served.base_url, scoped, SESSIONS)
+        again_list = post_graphql(served.base_url, again, SESSIONS)
+        default_list = post_graphql(served.base_url, default, SESSIONS)
+        crossed = post_graphql(served.base_url, default, SESSION, {"id": mine["id"]})
     # then
     assert scoped_list == {
         "verificationSessions": {"nodes": [{"id": mine["id"], "livemode": False}], "totalCount": 1}
@@ -382,9 +359,9 @@ def test_session_from_a_cli_flow_copies_its_type_and_options(cli: Cli) -> None:
     )
     with serving(cli) as served:
         # when
-        payload = gql(served.base_url, key, CREATE, {"input": {"verificationFlow": flow_id}})[
-            "createVerificationSession"
-        ]
+        payload = post_graphql(
+            served.base_url, key, CREATE, {"input": {"verificationFlow": flow_id}}
+        )["createVerificationSession"]
     # then
     assert payload["userErrors"] == []
     session = payload["verificationSession"]
@@ -410,7 +387,7 @@ def test_flow_of_another_account_or_mode_is_not_found(cli: Cli) -> None:
     with serving(cli) as served:
         # when
         payloads = [
-            gql(served.base_url, key, CREATE, {"input": {"verificationFlow": flow_id}})[
+            post_graphql(served.base_url, key, CREATE, {"input": {"verificationFlow": flow_id}})[
                 "createVerificationSession"
             ]
             for flow_id in (other_account, live)
@@ -597,7 +574,7 @@ def test_serve_on_a_fresh_database_prints_a_working_key_once(cli: Cli) -> None:
         assert key is not None, served.stdout
         session = create_session(served.base_url, key)
         page = httpx.get(session["url"], timeout=30)
-        listed = gql(served.base_url, key, SESSIONS)
+        listed = post_graphql(served.base_url, key, SESSIONS)
     # then
     served.assert_stopped_cleanly(signal.SIGTERM)
     assert SECRET_TEST_KEY.match(key)
@@ -625,7 +602,7 @@ def test_serve_prints_no_key_on_a_second_start(cli: Cli) -> None:
         assert key is not None
     # when
     with serving(cli, stop=signal.SIGINT) as second:
-        listed = gql(second.base_url, key, SESSIONS)
+        listed = post_graphql(second.base_url, key, SESSIONS)
     # then
     first.assert_stopped_cleanly(signal.SIGTERM)
     second.assert_stopped_cleanly(signal.SIGINT)

@@ -10,6 +10,9 @@ Expected failures of a mutation are data: the payload's `userErrors`, each with 
     GRAPHQL_PARSE_FAILED    the document is not GraphQL
     GRAPHQL_VALIDATION_FAILED  the document does not fit the schema
     INTERNAL_SERVER_ERROR   a fault of ours; the detail goes to the log, never to the client
+
+The query limits refuse documents with codes of their own (QUERY_TOO_DEEP, TOO_MANY_ALIASES, ...;
+see `app.schema.limits`), and a response past MAX_ERRORS ends with TOO_MANY_ERRORS.
 """
 
 from __future__ import annotations

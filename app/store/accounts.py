@@ -69,7 +69,9 @@ async def authenticate(db: AsyncSession, *, key: str) -> Principal | None:
     if row is None:
         return None
     return Principal(
-        scope=Scope(account_id=row.account_id, livemode=row.livemode), restricted=row.restricted
+        scope=Scope(account_id=row.account_id, livemode=row.livemode),
+        restricted=row.restricted,
+        key_hash=row.key_hash,
     )
 
 

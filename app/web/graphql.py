@@ -7,12 +7,15 @@
 Responses are JSON with status 200 and an `errors` list, except: 400 for a body that is not a
 GraphQL request, 401 when no or a bad key was given for something that needs one, and, for clients
 that accept `application/graphql-response+json`, 400 when the document fails to parse or validate.
+An `errors` list holds at most MAX_ERRORS entries and, outside GATEWAY_ENV=development, no "Did you
+mean" suggestion (they would map the schema for anyone guessing names).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -31,12 +34,27 @@ from app.schema.context import Context
 from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
 from app.settings import Settings
 from app.store.accounts import authenticate
+from app.web.idempotency import Idempotency
+from app.web.ratelimit import RateLimiter
 
 logger = logging.getLogger("app.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _GET_OPERATIONS = {OperationType.QUERY}
 _POST_OPERATIONS = {OperationType.QUERY, OperationType.MUTATION}
+# graphql-core's suggestions ("Did you mean 'a', 'b', or 'c'?") name parts of the schema; names
+# cannot contain "?", so the first one ends the suggestion.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# A GraphQL request's JSON nests a few levels (body, variables, input objects); far deeper JSON
+# is refused at the door, as the json module, graphql-core and the idempotency fingerprint all
+# recurse per level and would hit the interpreter's recursion limit (a 500) near 1,000 levels.
+MAX_JSON_DEPTH = 64
+# Strawberry's GraphiQL page with header persistence off: persisted, the Headers pane (with its
+# `Authorization: Bearer sk_…`) would be kept in the browser's localStorage for any script or
+# later user of that browser to read. tests/api/test_graphiql_page.py checks the page served.
+GRAPHIQL_PAGE = get_graphql_ide_html("graphiql").replace(
+    "shouldPersistHeaders: true", "shouldPersistHeaders: false"
+)
 
 
 class RequestError(Exception):
@@ -59,11 +77,15 @@ class GraphQLEndpoint:
         settings: Settings,
         engine: Any,
         live_verifier_available: bool,
+        rate_limiter: RateLimiter,
+        idempotency: Idempotency,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.engine = engine
         self.live_verifier_available = live_verifier_available
+        self.rate_limiter = rate_limiter
+        self.idempotency = idempotency
 
     async def handle(self, request: Request) -> Response:
         media_type = _response_media_type(request)
@@ -73,17 +95,32 @@ class GraphQLEndpoint:
                 and _wants_html(request)
                 and "query" not in request.query_params
             ):
-                return HTMLResponse(get_graphql_ide_html("graphiql"))
+                return HTMLResponse(GRAPHIQL_PAGE)
             query, variables, operation_name = await _read_request(request)
             principal = await self._principal(request)
-            result = await self._execute(request, query, variables, operation_name, principal)
+            if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
+                return limited
+
+            async def run() -> Response:
+                result = await self._execute(request, query, variables, operation_name, principal)
+                return self._response(result, media_type)
+
+            # A keyed mutation may be answered from, or refused by, its Idempotency-Key.
+            return await self.idempotency.respond(
+                request,
+                principal=principal,
+                query=query,
+                variables=variables,
+                operation_name=operation_name,
+                media_type=media_type,
+                run=run,
+            )
         except RequestError as error:
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             headers = {"Allow": "POST"} if error.status == 405 else None
             return JSONResponse(
                 body, status_code=error.status, media_type=media_type, headers=headers
             )
-        return self._response(result, media_type)
 
     async def _principal(self, request: Request) -> Principal | None:
         header = request.headers.get("authorization")
@@ -138,7 +175,7 @@ class GraphQLEndpoint:
         errors = result.errors or []
         body: dict[str, Any] = {}
         if errors:
-            body["errors"] = [_format_error(error) for error in errors]
+            body["errors"] = self._format_errors(errors)
         # Execution started (so `data` is present, perhaps null) unless every error is about the
         # request itself: a parse, validation or variable error, none of which has a path.
         executed = result.data is not None or not errors or any(e.path for e in errors)
@@ -152,6 +189,25 @@ class GraphQLEndpoint:
         elif media_type == GRAPHQL_RESPONSE and not executed:
             status = 400
         return JSONResponse(body, status_code=status, media_type=media_type)
+
+    def _format_errors(self, errors: list[GraphQLError]) -> list[dict[str, Any]]:
+        """At most MAX_ERRORS errors, the last one saying so when some were left out; outside
+        development without "Did you mean" suggestions of any kind."""
+        limit = self.settings.max_errors
+        shown = errors if len(errors) <= limit else errors[: limit - 1]
+        formatted = [_format_error(error) for error in shown]
+        if len(errors) > limit:
+            formatted.append(
+                {
+                    "message": f"Error count {len(errors)} exceeds the limit of {limit} "
+                    f"(MAX_ERRORS): only the first {limit - 1} are listed.",
+                    "extensions": {"code": "TOO_MANY_ERRORS"},
+                }
+            )
+        if not self.settings.development:
+            for error in formatted:
+                error["message"] = _SUGGESTION.sub("", error["message"])
+        return formatted
 
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
@@ -197,6 +253,10 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
         data = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise RequestError(400, "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise _too_deep("The request body") from None
+    if _nests_deeper_than(data, MAX_JSON_DEPTH):
+        raise _too_deep("The request body")
     if isinstance(data, list):
         raise RequestError(
             400,
@@ -224,9 +284,32 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
         value = json.loads(raw) if raw else None
     except ValueError:
         raise RequestError(400, f"`{name}` must be a JSON object.") from None
+    except RecursionError:
+        raise _too_deep(f"`{name}`") from None
     if value is not None and not isinstance(value, dict):
         raise RequestError(400, f"`{name}` must be a JSON object.")
+    if _nests_deeper_than(value, MAX_JSON_DEPTH):
+        raise _too_deep(f"`{name}`")
     return value
+
+
+def _nests_deeper_than(value: object, limit: int) -> bool:
+    """True when arrays and objects in `value` nest more than `limit` levels (iteratively, so
+    any depth can be measured)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return False
+
+
+def _too_deep(what: str) -> RequestError:
+    return RequestError(400, f"{what} nests JSON more than {MAX_JSON_DEPTH} levels deep.")
 
 
 def _wants_html(request: Request) -> bool:

@@ -9,6 +9,14 @@ import pytest
 
 from app.domain.ids import random_base62
 from tests.conftest import Api
+from tests.helpers import (
+    STATUS,
+    assert_forbidden,
+    event_types,
+    events_of,
+    missing,
+    simulate,
+)
 
 CANCEL = """
 mutation Cancel($input: CancelVerificationSessionInput!) {
@@ -34,18 +42,6 @@ query Session($id: ID!) {
 }
 """
 
-STATUS = """
-query Session($id: ID!) { verificationSession(id: $id) { id status } }
-"""
-
-EVENTS = """
-query Events($id: ID!) {
-  events(first: 100, filter: {verificationSession: $id}) { nodes { id type data } }
-}
-"""
-
-RESTRICTED_MESSAGE = "Restricted keys may only read; use a secret key (sk_…) for mutations."
-
 
 def refused(status: str) -> dict[str, Any]:
     """The payload of a cancel refused because of the session's status, in Stripe's words."""
@@ -70,25 +66,6 @@ def cancel(api: Api, session_id: str) -> dict[str, Any]:
         "cancelVerificationSession"
     ]
     return payload
-
-
-def simulate(api: Api, session_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
-    payload = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": outcome, **extra}})[
-        "simulateVerificationSession"
-    ]
-    assert payload["userErrors"] == [], payload["userErrors"]
-    session: dict[str, Any] = payload["verificationSession"]
-    return session
-
-
-def events_of(api: Api, session_id: str) -> list[dict[str, Any]]:
-    """The session's events, oldest first."""
-    nodes: list[dict[str, Any]] = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return nodes[::-1]
-
-
-def event_types(api: Api, session_id: str) -> list[str]:
-    return [event["type"].rsplit(".", 1)[1] for event in events_of(api, session_id)]
 
 
 def test_cancel_moves_requires_input_to_canceled_and_clears_credentials(
@@ -117,7 +94,13 @@ def test_cancel_clears_the_last_error_of_a_failed_attempt(
 ) -> None:
     # given
     session = create_session()
-    failed = simulate(api, session["id"], "REQUIRES_INPUT", lastErrorCode="SELFIE_FACE_MISMATCH")
+    failed = simulate(
+        api,
+        session["id"],
+        "REQUIRES_INPUT",
+        document=SIMULATE,
+        lastErrorCode="SELFIE_FACE_MISMATCH",
+    )
     assert failed["lastError"] == {"code": "SELFIE_FACE_MISMATCH"}
     # when
     payload = cancel(api, session["id"])
@@ -256,16 +239,7 @@ def test_canceling_an_unknown_session_is_resource_missing(api: Api) -> None:
     # when
     payload = cancel(api, session_id)
     # then
-    assert payload == {
-        "verificationSession": None,
-        "userErrors": [
-            {
-                "field": ["id"],
-                "message": f"No such VerificationSession: '{session_id}'",
-                "code": "RESOURCE_MISSING",
-            }
-        ],
-    }
+    assert payload == missing(session_id)
 
 
 def test_canceling_another_accounts_session_is_resource_missing(
@@ -276,13 +250,7 @@ def test_canceling_another_accounts_session_is_resource_missing(
     # when
     payload = cancel(other_api, session["id"])
     # then
-    assert payload["userErrors"] == [
-        {
-            "field": ["id"],
-            "message": f"No such VerificationSession: '{session['id']}'",
-            "code": "RESOURCE_MISSING",
-        }
-    ]
+    assert payload == missing(session["id"])
     assert api.gql(STATUS, {"id": session["id"]})["verificationSession"]["status"] == (
         "REQUIRES_INPUT"
     )
@@ -298,12 +266,7 @@ def test_canceling_with_a_restricted_key_is_forbidden(
     # when
     response = api.post(CANCEL, {"input": {"id": session["id"]}}, key=restricted)
     # then
-    assert response.status_code == 200
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
-        (RESTRICTED_MESSAGE, {"code": "FORBIDDEN"})
-    ]
+    assert_forbidden(response, "cancelVerificationSession")
     assert api.gql(STATUS, {"id": session["id"]})["verificationSession"]["status"] == (
         "REQUIRES_INPUT"
     )

@@ -5,23 +5,30 @@ and never in an event. And CORS for browser frontends on other origins."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app.db import create_engine
 from app.domain.ids import random_base62
-from app.main import create_app
 from app.schema.context import CLIENT_SECRET_FORBIDDEN
-from app.settings import Settings
-from tests.conftest import Api, Server, free_port
+from tests.conftest import Api, Server, running_server
+from tests.helpers import (
+    CANCEL,
+    REDACT,
+    STATUS,
+    SUBMIT_WITH_CLIENT_SECRET,
+    events_of,
+    only_error,
+    submit,
+    token_of,
+    wait_for_redaction,
+    wait_for_status,
+)
 
 LIMITED_FIELDS = """
 id object created livemode status type
@@ -36,10 +43,6 @@ LIMITED_SESSION = f"""
 query Session($id: ID!) {{ verificationSession(id: $id) {{ {LIMITED_FIELDS} }} }}
 """
 
-STATUS = """
-query Session($id: ID!) { verificationSession(id: $id) { id status } }
-"""
-
 SESSION = """
 query Session($id: ID!) {
   verificationSession(id: $id) { id status clientSecret url lastError { code } }
@@ -48,39 +51,6 @@ query Session($id: ID!) {
 
 SESSIONS = """
 query Sessions { verificationSessions(first: 100) { nodes { id status clientSecret url } } }
-"""
-
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status url lastError { code reason } }
-    userErrors { field message code }
-  }
-}
-"""
-
-REDACT = """
-mutation Redact($id: ID!) {
-  redactVerificationSession(input: {id: $id}) {
-    verificationSession { id redaction { status } }
-    userErrors { field message code }
-  }
-}
-"""
-
-CANCEL = """
-mutation Cancel($id: ID!) {
-  cancelVerificationSession(input: {id: $id}) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-EVENTS = """
-query Events($id: ID!) {
-  events(first: 100, filter: {verificationSession: $id}) { nodes { id type data } }
-}
 """
 
 FIELD_FORBIDDEN = (
@@ -96,7 +66,6 @@ INVALID_CREDENTIAL = {
     ]
 }
 PAST = "'2000-01-01 00:00:00.000000'"
-WAIT_SECONDS = 10.0
 
 # Each operation a client secret may not run, its variables (given the secret's own session id)
 # and the data that comes back beside the top-level FORBIDDEN error.
@@ -162,53 +131,15 @@ OUTSIDE_THE_GRANT: dict[str, tuple[str, Callable[[str], dict[str, Any]], Any]] =
 }
 
 
-def token_of(url: str) -> str:
-    return url.rsplit("/", 1)[1]
-
-
 def read(api: Api, session_id: str) -> dict[str, Any]:
     session: dict[str, Any] = api.gql(SESSION, {"id": session_id})["verificationSession"]
     return session
-
-
-def wait_for_status(api: Api, session_id: str, status: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        session = read(api, session_id)
-        if session["status"] == status:
-            return session
-        assert time.monotonic() < deadline, f"still {session['status']}, expected {status}"
-        time.sleep(0.05)
-
-
-def wait_for_redaction(api: Api, session_id: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    query = "query($id: ID!) { verificationSession(id: $id) { redaction { status } } }"
-    while api.gql(query, {"id": session_id})["verificationSession"]["redaction"] != {
-        "status": "REDACTED"
-    }:
-        assert time.monotonic() < deadline, "redaction did not finish"
-        time.sleep(0.05)
-
-
-def submit(api: Api, secret: str, **input: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = api.gql(SUBMIT, {"input": input}, key=secret)[
-        "submitVerificationSession"
-    ]
-    return payload
 
 
 def expire(api: Api, session_id: str, column: str) -> None:
     api.server.database.execute(
         f"UPDATE verification_sessions SET {column} = {PAST} WHERE id = :id", {"id": session_id}
     )
-
-
-def only_error(response: httpx.Response) -> dict[str, Any]:
-    errors = response.json()["errors"]
-    assert len(errors) == 1, errors
-    error: dict[str, Any] = errors[0]
-    return error
 
 
 # --- the limited view -------------------------------------------------------------------------
@@ -261,7 +192,7 @@ def test_client_secret_reads_the_last_error_after_a_failed_attempt(
         outcome="REQUIRES_INPUT",
         lastErrorCode="CONSENT_DECLINED",
     )
-    fresh = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    fresh = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # when
     data = api.gql(LIMITED_SESSION, {"id": session["id"]}, key=fresh["clientSecret"])
     # then
@@ -357,7 +288,9 @@ def test_client_secret_submitting_another_session_is_forbidden(
     own = create_session()
     other = create_session()
     # when
-    response = api.post(SUBMIT, {"input": {"id": other["id"]}}, key=own["clientSecret"])
+    response = api.post(
+        SUBMIT_WITH_CLIENT_SECRET, {"input": {"id": other["id"]}}, key=own["clientSecret"]
+    )
     # then
     assert response.status_code == 200
     assert response.json()["data"] is None
@@ -489,7 +422,9 @@ def test_client_secret_cannot_submit_twice(
     session = create_session()
     submit(api, session["clientSecret"], id=session["id"])
     # when
-    response = api.post(SUBMIT, {"input": {"id": session["id"]}}, key=session["clientSecret"])
+    response = api.post(
+        SUBMIT_WITH_CLIENT_SECRET, {"input": {"id": session["id"]}}, key=session["clientSecret"]
+    )
     # then
     assert_unauthenticated(response)
 
@@ -595,14 +530,14 @@ def full_lifecycle(
         outcome="REQUIRES_INPUT",
         lastErrorCode="DOCUMENT_EXPIRED",
     )
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     seen += [failed["clientSecret"], token_of(failed["url"])]
     expire(api, session["id"], "client_secret_expires_at")
     fresh = read(api, session["id"])
     seen += [fresh["clientSecret"], token_of(fresh["url"])]
     api.gql(STATUS, {"id": session["id"]}, key=fresh["clientSecret"])
     submit(api, fresh["clientSecret"], id=session["id"])
-    wait_for_status(api, session["id"], "VERIFIED")
+    wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     api.gql(REDACT, {"id": session["id"]})
     wait_for_redaction(api, session["id"])
     assert len(set(seen)) == 6
@@ -615,9 +550,9 @@ def test_events_never_carry_the_client_secret_or_url(
     # given
     session_id, credentials = full_lifecycle(api, create_session)
     # when
-    events = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
+    events = events_of(api, session_id)
     # then
-    assert [event["type"].rsplit(".", 1)[1] for event in events][::-1] == [
+    assert [event["type"].rsplit(".", 1)[1] for event in events] == [
         "created",
         "processing",
         "requires_input",
@@ -661,35 +596,9 @@ ELSEWHERE = "https://elsewhere.example"
 def cors_server(server: Server) -> Iterator[Server]:
     """A second server over the same database whose settings allow the shop's origin. It runs no
     worker, so it never takes jobs from the shared server."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=server.database.url,
-        public_base_url=base_url,
-        processing_delay_seconds=1.0,
-        redaction_delay_seconds=1.0,
-        worker_poll_seconds=0.05,
-        cors_origins=(SHOP,),
-    )
-    engine = create_engine(server.database.url)
-    config = uvicorn.Config(
-        create_app(settings, engine=engine, run_worker=False),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "CORS server did not start"
-        time.sleep(0.02)
-    yield Server(base_url=base_url, database=server.database, settings=settings, engine=engine)
-    instance.should_exit = True
-    thread.join(timeout=10)
+    settings = dataclasses.replace(server.settings, cors_origins=(SHOP,))
+    with running_server(settings, run_worker=False) as cors:
+        yield cors
 
 
 def preflight(base_url: str, origin: str) -> httpx.Response:

@@ -12,37 +12,8 @@ from typing import Any
 
 import pytest
 
-from app.db import create_engine, write_session
-from app.domain.access import Scope
-from app.store import flows
-from tests.conftest import Api, Database, Server, run
-
-SESSION_FIELDS = """
-  id object created status type clientReferenceId clientSecret url livemode metadata
-  relatedCustomer verificationFlow
-  options { document { allowedTypes requireIdNumber requireLiveCapture requireMatchingSelfie }
-            email { requireVerification } phone { requireVerification } }
-  providedDetails { email phone }
-  lastError { code reason }
-  redaction { status }
-  verifiedOutputs { firstName }
-  lastVerificationReport { id }
-"""
-
-CREATE = f"""
-mutation Create($input: CreateVerificationSessionInput!) {{
-  createVerificationSession(input: $input) {{
-    verificationSession {{ {SESSION_FIELDS} }}
-    userErrors {{ field message code }}
-  }}
-}}
-"""
-
-SESSION = f"""
-query Session($id: ID!) {{
-  verificationSession(id: $id) {{ {SESSION_FIELDS} }}
-}}
-"""
+from tests.conftest import Api, Server
+from tests.helpers import CREATE, SESSION, assert_forbidden, rejected
 
 TOTAL_COUNT = "{ verificationSessions { totalCount } }"
 
@@ -82,14 +53,6 @@ def created_session(
     return session
 
 
-def rejected(*, code: str, field: list[str], message: str) -> dict[str, Any]:
-    """The payload of a create that failed with exactly this userError."""
-    return {
-        "verificationSession": None,
-        "userErrors": [{"field": field, "message": message, "code": code}],
-    }
-
-
 def total_count(api: Api, *, key: str | None = "default") -> int:
     count: int = api.gql(TOTAL_COUNT, key=key)["verificationSessions"]["totalCount"]
     return count
@@ -107,31 +70,6 @@ def stored_count(api: Api) -> int:
 def assert_nothing_stored(api: Api) -> None:
     assert total_count(api) == 0
     assert stored_count(api) == 0
-
-
-def make_flow(
-    database: Database,
-    *,
-    account_id: str,
-    livemode: bool = False,
-    type: str = "document",
-    options: dict[str, Any] | None = None,
-) -> str:
-    """A verification flow stored the way `python -m app flows create` stores one; its id."""
-
-    async def go() -> str:
-        engine = create_engine(database.url)
-        try:
-            async with write_session(engine) as db:
-                flow = await flows.create_flow(
-                    db, scope=Scope(account_id, livemode), type=type, options=options or {}
-                )
-                return flow.id
-        finally:
-            await engine.dispose()
-
-    result: str = run(go())
-    return result
 
 
 def parse_created(value: str) -> datetime:
@@ -422,7 +360,7 @@ def test_create_without_type_or_flow_is_parameter_missing(api: Api, input: dict[
 
 def test_create_with_type_and_flow_is_parameter_invalid(api: Api) -> None:
     # given
-    flow_id = make_flow(api.server.database, account_id=api.account_id)
+    flow_id = api.new_flow()
     # when
     payload = create(api, {"type": "DOCUMENT", "verificationFlow": flow_id})
     # then
@@ -464,7 +402,7 @@ def test_create_with_unknown_flow_is_resource_missing(api: Api, flow_id: str) ->
 
 def test_create_with_another_accounts_flow_is_resource_missing(api: Api, other_api: Api) -> None:
     # given
-    flow_id = make_flow(api.server.database, account_id=other_api.account_id)
+    flow_id = api.server.database.create_flow(account_id=other_api.account_id)
     # when
     payload = create(api, {"verificationFlow": flow_id})
     # then
@@ -479,7 +417,7 @@ def test_create_with_another_accounts_flow_is_resource_missing(api: Api, other_a
 
 def test_create_with_live_flow_and_test_key_is_resource_missing(api: Api) -> None:
     # given
-    flow_id = make_flow(api.server.database, account_id=api.account_id, livemode=True)
+    flow_id = api.new_flow(livemode=True)
     # when
     payload = create(api, {"verificationFlow": flow_id})
     # then
@@ -493,9 +431,7 @@ def test_create_with_live_flow_and_test_key_is_resource_missing(api: Api) -> Non
 
 def test_create_from_flow_has_flow_type_and_copies_its_options(api: Api) -> None:
     # given
-    flow_id = make_flow(
-        api.server.database,
-        account_id=api.account_id,
+    flow_id = api.new_flow(
         type="document",
         options={
             "document": {"allowed_types": ["passport"], "require_matching_selfie": True},
@@ -534,9 +470,7 @@ def test_create_from_flow_has_flow_type_and_copies_its_options(api: Api) -> None
 def test_create_from_live_flow_with_live_key(api: Api) -> None:
     # given
     live_key = api.new_key(livemode=True)
-    flow_id = make_flow(
-        api.server.database, account_id=api.account_id, livemode=True, type="id_number"
-    )
+    flow_id = api.new_flow(livemode=True, type="id_number")
     # when
     session = created_session(api, {"verificationFlow": flow_id}, key=live_key)
     # then
@@ -550,9 +484,7 @@ def test_create_from_live_flow_with_live_key(api: Api) -> None:
 
 def test_create_from_flow_copies_options_at_creation_time(api: Api) -> None:
     # given
-    flow_id = make_flow(
-        api.server.database,
-        account_id=api.account_id,
+    flow_id = api.new_flow(
         options={"document": {"require_id_number": True}},
     )
     session = created_session(api, {"verificationFlow": flow_id})
@@ -573,9 +505,7 @@ def test_create_from_flow_copies_options_at_creation_time(api: Api) -> None:
 
 def test_create_from_flow_rejects_options_of_its_own(api: Api) -> None:
     # given
-    flow_id = make_flow(
-        api.server.database,
-        account_id=api.account_id,
+    flow_id = api.new_flow(
         options={"document": {"require_id_number": True}},
     )
     # when
@@ -926,16 +856,7 @@ def test_create_with_restricted_key_is_forbidden_and_writes_nothing(api: Api) ->
     # when
     response = api.post(CREATE, {"input": {"type": "DOCUMENT"}}, key=restricted_key)
     # then
-    assert response.status_code == 200
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["extensions"]["code"], error["path"]) for error in body["errors"]] == [
-        ("FORBIDDEN", ["createVerificationSession"])
-    ]
-    assert (
-        body["errors"][0]["message"]
-        == "Restricted keys may only read; use a secret key (sk_…) for mutations."
-    )
+    assert_forbidden(response, "createVerificationSession")
     assert total_count(api, key=restricted_key) == 0
     assert_nothing_stored(api)
 

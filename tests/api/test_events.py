@@ -4,18 +4,23 @@ of the changes, each carrying what a webhook would (and never a credential or ve
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from app.db import create_engine, write_session
 from app.domain import ids
-from app.domain.access import Scope
-from app.store import flows
-from tests.conftest import Api, run
+from tests.conftest import Api
+from tests.helpers import (
+    CANCEL,
+    REDACT,
+    SUBMIT,
+    ids_of,
+    simulate,
+    wait_for_redaction,
+    wait_until_processed,
+)
 
 CreateSession = Callable[..., dict[str, Any]]
 
@@ -93,46 +98,10 @@ query Session($id: ID!) {
 }
 """
 
-SIMULATE = """
-mutation Simulate($input: SimulateVerificationSessionInput!) {
-  simulateVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
 UPDATE = """
 mutation Update($input: UpdateVerificationSessionInput!) {
   updateVerificationSession(input: $input) {
     verificationSession { id }
-    userErrors { field message code }
-  }
-}
-"""
-
-CANCEL = """
-mutation Cancel($id: ID!) {
-  cancelVerificationSession(input: { id: $id }) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-REDACT = """
-mutation Redact($id: ID!) {
-  redactVerificationSession(input: { id: $id }) {
-    verificationSession { id status redaction { status } }
     userErrors { field message code }
   }
 }
@@ -161,13 +130,6 @@ ADA = {
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def simulate(api: Api, session_id: str, outcome: str = "VERIFIED", **extra: Any) -> None:
-    payload = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": outcome, **extra}})[
-        "simulateVerificationSession"
-    ]
-    assert payload["userErrors"] == [], payload["userErrors"]
-
-
 def mutate(api: Api, document: str, session_id: str) -> dict[str, Any]:
     payload: dict[str, Any] = next(iter(api.gql(document, {"id": session_id}).values()))
     assert payload["userErrors"] == [], payload["userErrors"]
@@ -182,10 +144,6 @@ def events_page(api: Api, *, key: str | None = "default", **arguments: Any) -> d
 
 def types_of(connection: dict[str, Any]) -> list[str]:
     return [node["type"] for node in connection["nodes"]]
-
-
-def ids_of(connection: dict[str, Any]) -> list[str]:
-    return [node["id"] for node in connection["nodes"]]
 
 
 def session_events(api: Api, session_id: str) -> list[dict[str, Any]]:
@@ -217,34 +175,6 @@ def keys_in(value: Any) -> Iterator[str]:
 
 def unix_seconds(timestamp: str) -> int:
     return int(datetime.fromisoformat(timestamp).timestamp())
-
-
-def wait_for(api: Api, session_id: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """Poll the session until `done` holds (the worker finishes jobs after a short delay)."""
-    deadline = time.monotonic() + 20
-    while True:
-        session: dict[str, Any] = api.gql(SESSION, {"id": session_id})["verificationSession"]
-        if done(session) or time.monotonic() > deadline:
-            return session
-        time.sleep(0.1)
-
-
-def make_flow(api: Api, *, options: dict[str, Any]) -> str:
-    """A document verification flow of the api's account in test mode (flows have no API)."""
-
-    async def go() -> str:
-        engine = create_engine(api.server.database.url)
-        try:
-            async with write_session(engine) as db:
-                flow = await flows.create_flow(
-                    db, scope=Scope(api.account_id, False), type="document", options=options
-                )
-                return flow.id
-        finally:
-            await engine.dispose()
-
-    result: str = run(go())
-    return result
 
 
 def bad_user_input(api: Api, document: str, variables: dict[str, Any]) -> str:
@@ -341,7 +271,7 @@ def test_submission_records_processing_at_once_and_the_outcome_when_processed(
         "userErrors": [],
     }
     assert session_event_types(api, session["id"])[-2:] == [PROCESSING, CREATED]
-    finished = wait_for(api, session["id"], lambda current: current["status"] != "PROCESSING")
+    finished = wait_until_processed(api, session["id"])
     assert finished["status"] == "VERIFIED"
     assert session_event_types(api, session["id"]) == [VERIFIED, PROCESSING, CREATED]
 
@@ -370,9 +300,7 @@ def test_redacting_a_session_awaiting_input_records_canceled_then_redacted(
     mutate(api, REDACT, session["id"])
     # then
     assert session_event_types(api, session["id"]) == [CANCELED, CREATED]
-    done = wait_for(
-        api, session["id"], lambda current: current["redaction"]["status"] == "REDACTED"
-    )
+    done = wait_for_redaction(api, session["id"])
     assert done["redaction"] == {"status": "REDACTED"}
     events = session_events(api, session["id"])
     assert [event["type"] for event in events] == [REDACTED, CANCELED, CREATED]
@@ -764,7 +692,7 @@ def test_no_event_of_a_whole_lifecycle_carries_a_credential_or_verified_data(
     simulate(api, session_id, "PROCESSING")
     simulate(api, session_id, "VERIFIED", verifiedOutputs=ADA)
     mutate(api, REDACT, session_id)
-    wait_for(api, session_id, lambda current: current["redaction"]["status"] == "REDACTED")
+    wait_for_redaction(api, session_id)
     # when
     events = session_events(api, session_id)
     # then
@@ -792,7 +720,7 @@ def test_event_data_of_a_flow_session_names_the_flow_in_lowercase(
     api: Api, create_session: CreateSession
 ) -> None:
     # given
-    flow_id = make_flow(api, options={"email": {"require_verification": True}})
+    flow_id = api.new_flow(options={"email": {"require_verification": True}})
     session = create_session(type=None, verificationFlow=flow_id)
     # when
     event = session_events(api, session["id"])[0]
@@ -883,7 +811,7 @@ def test_redacted_session_events_still_resolve_their_session(
     session = create_session()
     simulate(api, session["id"], "VERIFIED")
     mutate(api, REDACT, session["id"])
-    wait_for(api, session["id"], lambda current: current["redaction"]["status"] == "REDACTED")
+    wait_for_redaction(api, session["id"])
     # when
     connection = api.gql(EVENTS_WITH_SESSION, {"filter": {"verificationSession": session["id"]}})
     # then

@@ -9,27 +9,29 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from html import escape
 from html.parser import HTMLParser
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app.db import create_engine, write_session
-from app.domain.access import Scope
 from app.domain.ids import random_base62
 from app.logs import request_id
-from app.main import create_app
-from app.store import flows
 from app.web import hosted
-from tests.conftest import Api, Database, Server, free_port, run
-
-T = TypeVar("T")
+from tests.conftest import Api, Server, running_server
+from tests.helpers import (
+    ADA,
+    CANCEL,
+    STATUS,
+    create_live_session,
+    event_types,
+    read_session,
+    token_of,
+    wait_for,
+    wait_until_processed,
+)
 
 CREATE_FROM_FLOW = """
 mutation Create($flow: String!) {
@@ -38,10 +40,6 @@ mutation Create($flow: String!) {
     userErrors { field message code }
   }
 }
-"""
-
-CREATE_LIVE = """
-mutation { createVerificationSession(input: {type: DOCUMENT}) { verificationSession { id url } } }
 """
 
 SESSION = """
@@ -59,18 +57,7 @@ query Session($id: ID!) {
 }
 """
 
-# What a client secret may read.
-LIMITED_SESSION = "query Session($id: ID!) { verificationSession(id: $id) { id status } }"
-
-EVENTS = """
-query Events($id: ID!) { events(first: 20, filter: {verificationSession: $id}) { nodes { type } } }
-"""
-
-CANCEL_SESSION = """
-mutation Cancel($id: ID!) { cancelVerificationSession(input: {id: $id}) { userErrors { code } } }
-"""
-
-CANCEL = "UPDATE verification_sessions SET status = 'canceled' WHERE id = :id"
+CANCEL_IN_DATABASE = "UPDATE verification_sessions SET status = 'canceled' WHERE id = :id"
 EXPIRE = (
     "UPDATE verification_links SET expires_at = '2000-01-01 00:00:00.000000' WHERE session_id = :id"
 )
@@ -115,24 +102,6 @@ EDITED = {
     "phone": "+442071234567",
 }
 
-EDITED_OUTPUTS = {
-    "firstName": "Ada",
-    "lastName": "Lovelace",
-    "dob": {"day": 10, "month": 12, "year": 1815},
-    "address": {
-        "line1": "12 St James's Square",
-        "line2": "Flat 2",
-        "city": "London",
-        "state": None,
-        "postalCode": "SW1Y 4JH",
-        "country": "GB",
-    },
-    "idNumberType": "SG_NRIC",
-    "idNumber": "S1234567D",
-    "email": "ada@example.com",
-    "phone": "+442071234567",
-}
-
 LAST_ERROR_CODES = [
     "abandoned",
     "consent_declined",
@@ -159,13 +128,8 @@ HOSTILE_FIRST_NAME = "<script>alert(1)</script>"
 HOSTILE_LAST_NAME = '"><img src=x onerror=alert(1)>'
 
 
-def token_of(session: dict[str, Any]) -> str:
-    url: str = session["url"]
-    return url.rsplit("/", 1)[1]
-
-
 def status_url(session: dict[str, Any]) -> str:
-    return f"/verify/{token_of(session)}/status"
+    return f"/verify/{token_of(session['url'])}/status"
 
 
 def checks_on(page: str) -> list[str]:
@@ -256,56 +220,6 @@ class Controls(HTMLParser):
         return [str(item["id"]) for item in controls if item.get("aria-invalid") == "true"]
 
 
-def wait_for(read: Callable[[], T], until: Callable[[T], bool], *, timeout: float = 10.0) -> T:
-    """Read until `until` holds or the timeout passes; the last value read either way."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if until(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
-def read_session(api: Api, session_id: str, *, key: str = "default") -> dict[str, Any]:
-    session: dict[str, Any] = api.gql(SESSION, {"id": session_id}, key=key)["verificationSession"]
-    return session
-
-
-def finished(api: Api, session_id: str) -> dict[str, Any]:
-    """The session once it has left PROCESSING."""
-    session = wait_for(
-        lambda: read_session(api, session_id), lambda found: found["status"] != "PROCESSING"
-    )
-    return session
-
-
-def event_types(api: Api, session_id: str) -> list[str]:
-    nodes = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return [node["type"].removeprefix("identity.verification_session.") for node in nodes]
-
-
-def create_flow(database: Database, *, account_id: str, type: str, options: dict[str, Any]) -> str:
-    async def go() -> str:
-        engine = create_engine(database.url)
-        try:
-            async with write_session(engine) as db:
-                scope = Scope(account_id=account_id, livemode=False)
-                flow = await flows.create_flow(db, scope=scope, type=type, options=options)
-                return flow.id
-        finally:
-            await engine.dispose()
-
-    result: str = run(go())
-    return result
-
-
-def create_live_session(api: Api) -> tuple[str, dict[str, Any]]:
-    """A live key and a live-mode session made with it."""
-    live = api.new_key(livemode=True)
-    session = api.gql(CREATE_LIVE, key=live)["createVerificationSession"]["verificationSession"]
-    return live, session
-
-
 # --- a live link --------------------------------------------------------------------------------
 
 
@@ -372,11 +286,7 @@ def test_page_for_id_number_session(
 
 def test_page_for_live_session_says_live(api: Api) -> None:
     # given
-    live = api.new_key(livemode=True)
-    session = api.gql(
-        "mutation { createVerificationSession(input: {type: DOCUMENT}) { verificationSession { id url } } }",
-        key=live,
-    )["createVerificationSession"]["verificationSession"]
+    _, session = create_live_session(api)
     # when
     response = api.http.get(session["url"])
     # then
@@ -387,9 +297,7 @@ def test_page_for_live_session_says_live(api: Api) -> None:
 
 def test_page_for_session_from_document_flow_shows_the_flow_checks(api: Api) -> None:
     # given
-    flow_id = create_flow(
-        api.server.database,
-        account_id=api.account_id,
+    flow_id = api.new_flow(
         type="document",
         options={"document": {"require_live_capture": True}},
     )
@@ -417,9 +325,7 @@ def test_page_for_session_from_flow_without_options_shows_the_flow_type_checks(
     api: Api, flow_type: str, checks: list[str]
 ) -> None:
     # given
-    flow_id = create_flow(
-        api.server.database, account_id=api.account_id, type=flow_type, options={}
-    )
+    flow_id = api.new_flow(type=flow_type, options={})
     payload = api.gql(CREATE_FROM_FLOW, {"flow": flow_id})["createVerificationSession"]
     assert payload["userErrors"] == []
     # when
@@ -539,16 +445,16 @@ def test_verify_processes_then_verifies_with_the_edited_data(
     assert response.status_code == 303
     assert response.headers["location"] == status_url(session)
     assert response.headers["cache-control"] == "no-store"
-    processing = read_session(api, session["id"])
+    processing = read_session(api, session["id"], SESSION)
     assert processing["status"] == "PROCESSING"
     assert processing["url"] is None
     assert processing["clientSecret"] is None
-    verified = finished(api, session["id"])
+    verified = wait_until_processed(api, session["id"], document=SESSION)
     assert verified["status"] == "VERIFIED"
-    assert verified["verifiedOutputs"] == EDITED_OUTPUTS
+    assert verified["verifiedOutputs"] == ADA
     assert verified["lastError"] is None
     assert verified["lastVerificationReport"]["id"].startswith("vr_")
-    assert event_types(api, session["id"]) == ["verified", "processing", "created"]
+    assert event_types(api, session["id"]) == ["created", "processing", "verified"]
 
 
 def test_verify_with_the_prefilled_data_verifies_the_test_person(
@@ -561,7 +467,7 @@ def test_verify_with_the_prefilled_data_verifies_the_test_person(
     response = api.http.post(session["url"], data=form)
     # then
     assert response.status_code == 303
-    outputs = finished(api, session["id"])["verifiedOutputs"]
+    outputs = wait_until_processed(api, session["id"], document=SESSION)["verifiedOutputs"]
     assert outputs["firstName"] == "Jenny"
     assert outputs["dob"] == {"day": 1, "month": 1, "year": 1901}
     assert outputs["address"]["line2"] is None
@@ -579,8 +485,8 @@ def test_fail_returns_to_requires_input_with_the_code_and_new_credentials(
     )
     # then
     assert response.status_code == 303
-    assert read_session(api, session["id"])["status"] == "PROCESSING"
-    failed = finished(api, session["id"])
+    assert read_session(api, session["id"], SESSION)["status"] == "PROCESSING"
+    failed = wait_until_processed(api, session["id"], document=SESSION)
     assert failed["status"] == "REQUIRES_INPUT"
     assert failed["lastError"] == {
         "code": "DOCUMENT_EXPIRED",
@@ -592,7 +498,7 @@ def test_fail_returns_to_requires_input_with_the_code_and_new_credentials(
     assert failed["url"] != session["url"]
     assert failed["clientSecret"] is not None
     assert failed["clientSecret"] != session["clientSecret"]
-    assert event_types(api, session["id"]) == ["requires_input", "processing", "created"]
+    assert event_types(api, session["id"]) == ["created", "processing", "requires_input"]
 
 
 def test_after_a_failure_the_old_link_and_secret_are_spent_and_the_new_ones_work(
@@ -603,12 +509,12 @@ def test_after_a_failure_the_old_link_and_secret_are_spent_and_the_new_ones_work
     api.http.post(
         session["url"], data={"outcome": "requires_input", "last_error_code": "id_number_mismatch"}
     )
-    failed = finished(api, session["id"])
+    failed = wait_until_processed(api, session["id"], document=SESSION)
     # when
     old_page = api.http.get(session["url"])
     new_page = api.http.get(failed["url"])
-    old_secret = api.post(LIMITED_SESSION, {"id": session["id"]}, key=session["clientSecret"])
-    new_secret = api.gql(LIMITED_SESSION, {"id": session["id"]}, key=failed["clientSecret"])
+    old_secret = api.post(STATUS, {"id": session["id"]}, key=session["clientSecret"])
+    new_secret = api.gql(STATUS, {"id": session["id"]}, key=failed["clientSecret"])
     # then
     assert_html_page(old_page, 410)
     assert GONE_HEADING in old_page.text
@@ -644,7 +550,7 @@ def test_leaving_without_verifying_records_its_code(
     )
     # then
     assert response.status_code == 303
-    failed = finished(api, session["id"])
+    failed = wait_until_processed(api, session["id"], document=SESSION)
     assert failed["status"] == "REQUIRES_INPUT"
     assert failed["lastError"] == {"code": code, "reason": reason}
     assert failed["url"] not in (None, session["url"])
@@ -664,9 +570,9 @@ def test_second_submit_is_a_410_page_and_changes_nothing(
     assert first.status_code == 303
     assert_html_page(second, 410)
     assert GONE_HEADING in second.text
-    verified = finished(api, session["id"])
+    verified = wait_until_processed(api, session["id"], document=SESSION)
     assert verified["status"] == "VERIFIED"
-    assert event_types(api, session["id"]) == ["verified", "processing", "created"]
+    assert event_types(api, session["id"]) == ["created", "processing", "verified"]
 
 
 # --- the status page ----------------------------------------------------------------------------
@@ -681,7 +587,9 @@ def test_status_page_shows_progress_then_the_result_and_links_back_to_the_app(
     # when
     progress = api.http.get(status_url(session))
     result = wait_for(
-        lambda: api.http.get(status_url(session)), lambda response: REFRESH not in response.text
+        lambda: api.http.get(status_url(session)),
+        lambda response: REFRESH not in response.text,
+        what="the status page to show the result",
     )
     # then
     assert_html_page(progress, 200)
@@ -709,7 +617,7 @@ def test_status_page_after_a_failure_gives_the_reason_and_sends_the_user_back(
         session["url"],
         data={"outcome": "requires_input", "last_error_code": "selfie_face_mismatch"},
     )
-    failed = finished(api, session["id"])
+    failed = wait_until_processed(api, session["id"], document=SESSION)
     # when
     response = api.http.get(status_url(session))
     # then
@@ -719,7 +627,7 @@ def test_status_page_after_a_failure_gives_the_reason_and_sends_the_user_back(
     assert f"<p>{escape(failed['lastError']['reason'])}</p>" in page
     assert "Return to the app to try again: it has a new link for you." in page
     assert REFRESH not in page
-    assert token_of(failed) not in page
+    assert token_of(failed["url"]) not in page
     assert "href=" not in page
 
 
@@ -728,7 +636,7 @@ def test_status_page_of_a_canceled_session(
 ) -> None:
     # given
     session = create_session(returnUrl="https://example.com/back")
-    canceled = api.gql(CANCEL_SESSION, {"id": session["id"]})["cancelVerificationSession"]
+    canceled = api.gql(CANCEL, {"id": session["id"]})["cancelVerificationSession"]
     assert canceled["userErrors"] == []
     # when
     response = api.http.get(status_url(session))
@@ -749,7 +657,10 @@ def test_status_page_before_submitting_links_to_the_form(
     # then
     assert_html_page(response, 200)
     assert "<h1>Not submitted yet</h1>" in response.text
-    assert f'<a href="/verify/{token_of(session)}">Continue the verification</a>' in response.text
+    assert (
+        f'<a href="/verify/{token_of(session["url"])}">Continue the verification</a>'
+        in response.text
+    )
     assert REFRESH not in response.text
 
 
@@ -798,7 +709,7 @@ def test_invalid_test_data_is_a_400_form_naming_the_field_and_writes_nothing(
 ) -> None:
     # given
     session = create_session()
-    before = read_session(api, session["id"])
+    before = read_session(api, session["id"], SESSION)
     # when
     response = api.http.post(session["url"], data={**EDITED, **changes})
     # then
@@ -811,7 +722,7 @@ def test_invalid_test_data_is_a_400_form_naming_the_field_and_writes_nothing(
     }
     texts = {name: value for name, value in changes.items() if name != "id_number_type"}
     assert controls.values() == {**kept, **texts}
-    assert read_session(api, session["id"]) == before
+    assert read_session(api, session["id"], SESSION) == before
     assert event_types(api, session["id"]) == ["created"]
     assert api.http.get(session["url"]).status_code == 200
 
@@ -847,7 +758,7 @@ def test_invalid_choice_is_a_400_form_and_writes_nothing(
 ) -> None:
     # given
     session = create_session()
-    before = read_session(api, session["id"])
+    before = read_session(api, session["id"], SESSION)
     # when
     response = api.http.post(
         session["url"],
@@ -859,7 +770,7 @@ def test_invalid_choice_is_a_400_form_and_writes_nothing(
     assert problem_on(response.text) == escape(message)
     assert Controls(response.text).invalid() == ([control] if control else [])
     assert Controls(response.text).values() == PREFILLED
-    assert read_session(api, session["id"]) == before
+    assert read_session(api, session["id"], SESSION) == before
 
 
 def test_post_that_is_not_a_form_is_a_415_page(
@@ -872,7 +783,7 @@ def test_post_that_is_not_a_form_is_a_415_page(
     # then
     assert_html_page(response, 415)
     assert "<h1>The form was not accepted</h1>" in response.text
-    assert read_session(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"
 
 
 def test_oversized_form_is_a_413_page(
@@ -885,7 +796,7 @@ def test_oversized_form_is_a_413_page(
     # then
     assert_html_page(response, 413)
     assert "<p>The form is too large.</p>" in response.text
-    assert read_session(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"
 
 
 # --- escaping -----------------------------------------------------------------------------------
@@ -920,7 +831,7 @@ def test_hostile_test_data_is_stored_as_given_and_never_shown(
     form = {**EDITED, "first_name": HOSTILE_FIRST_NAME, "last_name": HOSTILE_LAST_NAME}
     # when
     api.http.post(session["url"], data=form)
-    verified = finished(api, session["id"])
+    verified = wait_until_processed(api, session["id"], document=SESSION)
     response = api.http.get(status_url(session))
     # then
     assert verified["verifiedOutputs"]["firstName"] == HOSTILE_FIRST_NAME
@@ -966,13 +877,13 @@ def test_live_page_without_a_verifier_says_verification_is_not_available(api: Ap
 def test_live_submit_without_a_verifier_is_a_503_page_and_changes_nothing(api: Api) -> None:
     # given
     live, session = create_live_session(api)
-    before = read_session(api, session["id"], key=live)
+    before = read_session(api, session["id"], SESSION, key=live)
     # when
     response = api.http.post(session["url"], data=EDITED)
     # then
     assert_html_page(response, 503)
     assert UNAVAILABLE_HEADING in response.text
-    assert read_session(api, session["id"], key=live) == before
+    assert read_session(api, session["id"], SESSION, key=live) == before
     assert before["status"] == "REQUIRES_INPUT"
     assert api.http.get(session["url"]).status_code == 200
 
@@ -981,27 +892,11 @@ def test_live_submit_without_a_verifier_is_a_503_page_and_changes_nothing(api: A
 def with_verifier(server: Server) -> Iterator[httpx.Client]:
     """A second server over the same database, with a live verifier configured."""
     settings = dataclasses.replace(server.settings, verifier="app.verifiers:TestModeSimulator")
-    config = uvicorn.Config(
-        create_app(settings, run_worker=False),
-        host="127.0.0.1",
-        port=free_port(),
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=30) as client:
-            yield client
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=10)
+    with (
+        running_server(settings, run_worker=False) as second,
+        httpx.Client(base_url=second.base_url, timeout=30) as client,
+    ):
+        yield client
 
 
 def test_live_page_with_a_verifier_leaves_capture_to_the_verifier(
@@ -1009,7 +904,7 @@ def test_live_page_with_a_verifier_leaves_capture_to_the_verifier(
 ) -> None:
     # given
     live, session = create_live_session(api)
-    path = f"/verify/{token_of(session)}"
+    path = f"/verify/{token_of(session['url'])}"
     # when
     page = with_verifier.get(path)
     submit = with_verifier.post(path, data=EDITED)
@@ -1019,7 +914,7 @@ def test_live_page_with_a_verifier_leaves_capture_to_the_verifier(
     assert "<form" not in page.text
     assert_html_page(submit, 400)
     assert "<h1>This page takes no submissions in live mode</h1>" in submit.text
-    assert read_session(api, session["id"], key=live)["status"] == "REQUIRES_INPUT"
+    assert read_session(api, session["id"], SESSION, key=live)["status"] == "REQUIRES_INPUT"
 
 
 # --- unknown links ------------------------------------------------------------------------------
@@ -1104,13 +999,13 @@ def test_submit_with_an_expired_token_is_a_410_page_and_changes_nothing(
     # given
     session = create_session()
     api.server.database.execute(EXPIRE, {"id": session["id"]})
-    before = read_session(api, session["id"])
+    before = read_session(api, session["id"], SESSION)
     # when
     response = api.http.post(session["url"], data=EDITED)
     # then
     assert_html_page(response, 410)
     assert GONE_HEADING in response.text
-    assert read_session(api, session["id"]) == before
+    assert read_session(api, session["id"], SESSION) == before
     assert event_types(api, session["id"]) == ["created"]
 
 
@@ -1133,7 +1028,7 @@ def test_token_of_a_canceled_session_is_a_410_page(
 ) -> None:
     # given
     session = create_session()
-    api.server.database.execute(CANCEL, {"id": session["id"]})
+    api.server.database.execute(CANCEL_IN_DATABASE, {"id": session["id"]})
     # when
     response = api.http.get(session["url"])
     # then

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.helpers import ids_of
 
 CreateSession = Callable[..., dict[str, Any]]
 
@@ -64,10 +65,6 @@ def list_page(api: Api, *, key: str | None = "default", **arguments: Any) -> dic
     connection: dict[str, Any] = api.gql(LIST, arguments, key=key)["verificationSessions"]
     assert connection["nodes"] == [edge["node"] for edge in connection["edges"]]
     return connection
-
-
-def ids_of(connection: dict[str, Any]) -> list[str]:
-    return [node["id"] for node in connection["nodes"]]
 
 
 def newest_first(sessions: list[dict[str, Any]]) -> list[str]:

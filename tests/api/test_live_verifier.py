@@ -5,23 +5,26 @@ due jobs from its database, and the shared test server has no live verifier."""
 
 from __future__ import annotations
 
-import os
-import threading
+import dataclasses
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
-import httpx
 import pytest
-import uvicorn
 
-from app.db import create_engine
 from app.domain import ids
-from app.main import create_app
 from app.migrations import upgrade
-from app.settings import Settings
 from app.verifiers import Decision, Submission
-from tests.conftest import Api, Database, Server, _postgres_database, free_port
+from tests.conftest import Api, Server, client_of, fresh_database_url, running_server
+from tests.helpers import (
+    CREATE_CREDENTIALS,
+    event_types,
+    events_of,
+    missing,
+    submit,
+    wait_for_status,
+)
 
 
 class ApproveEverything:
@@ -45,24 +48,6 @@ class RejectEverything:
         return Decision(outcome="requires_input", last_error_code="selfie_face_mismatch", person={})
 
 
-CREATE = """
-mutation Create($input: CreateVerificationSessionInput!) {
-  createVerificationSession(input: $input) {
-    verificationSession { id livemode clientSecret url }
-    userErrors { field message code }
-  }
-}
-"""
-
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status url lastError { code reason } }
-    userErrors { field message code }
-  }
-}
-"""
-
 SESSION = """
 query Session($id: ID!) {
   verificationSession(id: $id) {
@@ -75,12 +60,6 @@ query Session($id: ID!) {
       selfie { status error { code reason } }
     }
   }
-}
-"""
-
-EVENTS = """
-query Events($id: ID!) {
-  events(first: 100, filter: {verificationSession: $id}) { nodes { type livemode } }
 }
 """
 
@@ -100,138 +79,81 @@ UNAVAILABLE = {
 TEST_MODE_CHOICES = (
     "outcome and lastErrorCode are test-mode choices; in live mode the verifier decides."
 )
-WAIT_SECONDS = 10.0
 
 
 # --- servers ----------------------------------------------------------------------------------
 
 
-def fresh_database(
-    database: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
-    """An empty, migrated database on the same backend as `database`."""
-    if database.url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('verifier') / 'gateway.sqlite3'}"
+@contextmanager
+def serving(
+    server: Server, tmp_path_factory: pytest.TempPathFactory, *, verifier: str
+) -> Iterator[Server]:
+    """The app as the shared test `server` runs it but with `verifier`, over an empty, migrated
+    database of its own on the same backend."""
+    backend = "sqlite" if server.database.url.startswith("sqlite") else "postgres"
+    sqlite_file = tmp_path_factory.mktemp("verifier") / "gateway.sqlite3"
+    with fresh_database_url(backend, sqlite_file) as url:
         upgrade(url)
-        yield Database(url)
-        return
-    for url in _postgres_database(os.environ["TEST_DATABASE_URL"]):
-        upgrade(url)
-        yield Database(url)
-
-
-def serve(database: Database, *, verifier: str) -> Iterator[Server]:
-    """uvicorn serving the app with `verifier`, on a free port, in a background thread."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database.url,
-        public_base_url=base_url,
-        verifier=verifier,
-        processing_delay_seconds=1.0,
-        redaction_delay_seconds=1.0,
-        worker_poll_seconds=0.05,
-    )
-    engine = create_engine(database.url)
-    config = uvicorn.Config(
-        create_app(settings, engine=engine),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "verifier server did not start"
-        time.sleep(0.02)
-    yield Server(base_url=base_url, database=database, settings=settings, engine=engine)
-    instance.should_exit = True
-    thread.join(timeout=10)
+        settings = dataclasses.replace(server.settings, database_url=url, verifier=verifier)
+        with running_server(settings) as started:
+            yield started
 
 
 @pytest.fixture(scope="module")
-def approving_server(
-    database: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    for own_database in fresh_database(database, tmp_path_factory):
-        yield from serve(own_database, verifier=f"{__name__}:ApproveEverything")
+def approving_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(server, tmp_path_factory, verifier=f"{__name__}:ApproveEverything") as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
-def rejecting_server(
-    database: Database, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    for own_database in fresh_database(database, tmp_path_factory):
-        yield from serve(own_database, verifier=f"{__name__}:RejectEverything")
-
-
-def client_of(server: Server) -> Iterator[Api]:
-    """An account on `server` whose default key is a live secret key."""
-    account_id = ids.new_id(ids.ACCOUNT)
-    key = server.database.create_key(account_id=account_id, livemode=True)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        yield Api(server=server, account_id=account_id, key=key, http=client)
+def rejecting_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(server, tmp_path_factory, verifier=f"{__name__}:RejectEverything") as started:
+        yield started
 
 
 @pytest.fixture
 def approving(approving_server: Server) -> Iterator[Api]:
-    yield from client_of(approving_server)
+    """An account on the approving server whose default key is a live secret key."""
+    with client_of(approving_server, livemode=True) as client:
+        yield client
 
 
 @pytest.fixture
 def rejecting(rejecting_server: Server) -> Iterator[Api]:
-    yield from client_of(rejecting_server)
+    """An account on the rejecting server whose default key is a live secret key."""
+    with client_of(rejecting_server, livemode=True) as client:
+        yield client
 
 
 @pytest.fixture
 def unconfigured(server: Server) -> Iterator[Api]:
     """A live key on the shared test server, which has no VERIFIER."""
-    yield from client_of(server)
+    with client_of(server, livemode=True) as client:
+        yield client
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
 def create_live(api: Api, **input: Any) -> dict[str, Any]:
-    payload = api.gql(CREATE, {"input": {"type": "DOCUMENT", **input}})["createVerificationSession"]
+    payload = api.gql(CREATE_CREDENTIALS, {"input": {"type": "DOCUMENT", **input}})[
+        "createVerificationSession"
+    ]
     assert payload["userErrors"] == [], payload["userErrors"]
     session: dict[str, Any] = payload["verificationSession"]
     assert session["livemode"] is True
     return session
 
 
-def submit(api: Api, key: str | None = "default", **input: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = api.gql(SUBMIT, {"input": input}, key=key)[
-        "submitVerificationSession"
-    ]
-    return payload
-
-
-def read(api: Api, session_id: str, *, key: str = "default") -> dict[str, Any]:
-    session: dict[str, Any] = api.gql(SESSION, {"id": session_id}, key=key)["verificationSession"]
+def read(api: Api, session_id: str) -> dict[str, Any]:
+    session: dict[str, Any] = api.gql(SESSION, {"id": session_id})["verificationSession"]
     return session
 
 
-def wait_for_status(
-    api: Api, session_id: str, status: str, *, key: str = "default"
-) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        session = read(api, session_id, key=key)
-        if session["status"] == status:
-            return session
-        assert time.monotonic() < deadline, f"still {session['status']}, expected {status}"
-        time.sleep(0.05)
-
-
-def event_types(api: Api, session_id: str) -> list[str]:
-    nodes = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    assert all(node["livemode"] for node in nodes)
-    return [node["type"].rsplit(".", 1)[1] for node in nodes][::-1]
+def live_event_types(api: Api, session_id: str) -> list[str]:
+    """The session's event types, oldest first, each checked to be a live-mode event."""
+    assert all(event["livemode"] for event in events_of(api, session_id))
+    return event_types(api, session_id)
 
 
 # --- no verifier ------------------------------------------------------------------------------
@@ -251,7 +173,7 @@ def test_live_submission_without_a_verifier_is_refused(unconfigured: Api) -> Non
         session["url"],
     )
     assert after["lastVerificationReport"] is None
-    assert event_types(unconfigured, session["id"]) == ["created"]
+    assert live_event_types(unconfigured, session["id"]) == ["created"]
 
 
 def test_live_submission_with_the_client_secret_without_a_verifier_is_refused(
@@ -297,7 +219,7 @@ def test_live_submission_is_decided_by_the_configured_verifier(approving: Api) -
         id=session["id"],
         verifiedOutputs={"firstName": "Ada", "lastName": "Lovelace", "idNumber": "123456789"},
     )
-    verified = wait_for_status(approving, session["id"], "VERIFIED")
+    verified = wait_for_status(approving, session["id"], "VERIFIED", document=SESSION)
     # then
     assert payload == {
         "verificationSession": {
@@ -324,7 +246,7 @@ def test_live_submission_is_decided_by_the_configured_verifier(approving: Api) -
         "document": {"status": "VERIFIED", "error": None, "firstName": "Ada"},
         "selfie": {"status": "VERIFIED", "error": None},
     }
-    assert event_types(approving, session["id"]) == ["created", "processing", "verified"]
+    assert live_event_types(approving, session["id"]) == ["created", "processing", "verified"]
 
 
 def test_verifier_receives_the_submission(approving: Api) -> None:
@@ -336,7 +258,7 @@ def test_verifier_receives_the_submission(approving: Api) -> None:
     )
     # when
     submit(approving, id=session["id"], verifiedOutputs={"lastName": "Lovelace"})
-    wait_for_status(approving, session["id"], "VERIFIED")
+    wait_for_status(approving, session["id"], "VERIFIED", document=SESSION)
     # then
     assert [seen for seen in ApproveEverything.seen if seen.session_id == session["id"]] == [
         Submission(
@@ -357,7 +279,7 @@ def test_live_submission_with_the_client_secret_is_decided_by_the_verifier(
     session = create_live(approving)
     # when
     payload = submit(approving, key=session["clientSecret"], id=session["id"])
-    verified = wait_for_status(approving, session["id"], "VERIFIED")
+    verified = wait_for_status(approving, session["id"], "VERIFIED", document=SESSION)
     # then
     assert payload["verificationSession"]["status"] == "PROCESSING"
     assert verified["verifiedOutputs"]["idNumberType"] == "US_SSN"
@@ -368,7 +290,7 @@ def test_failing_verifier_sends_the_session_back_with_its_code(rejecting: Api) -
     session = create_live(rejecting, options={"document": {"requireMatchingSelfie": True}})
     # when
     submit(rejecting, id=session["id"])
-    failed = wait_for_status(rejecting, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(rejecting, session["id"], "REQUIRES_INPUT", document=SESSION)
     # then
     assert failed["lastError"] == {
         "code": "SELFIE_FACE_MISMATCH",
@@ -381,7 +303,7 @@ def test_failing_verifier_sends_the_session_back_with_its_code(rejecting: Api) -
     }
     assert failed["clientSecret"] not in (None, session["clientSecret"])
     assert failed["url"] not in (None, session["url"])
-    assert event_types(rejecting, session["id"]) == ["created", "processing", "requires_input"]
+    assert live_event_types(rejecting, session["id"]) == ["created", "processing", "requires_input"]
 
 
 def test_test_mode_on_a_server_with_a_verifier_still_carries_out_the_testers_choice(
@@ -389,12 +311,12 @@ def test_test_mode_on_a_server_with_a_verifier_still_carries_out_the_testers_cho
 ) -> None:
     # given
     test_key = rejecting.new_key(livemode=False)
-    session = rejecting.gql(CREATE, {"input": {"type": "DOCUMENT"}}, key=test_key)[
+    session = rejecting.gql(CREATE_CREDENTIALS, {"input": {"type": "DOCUMENT"}}, key=test_key)[
         "createVerificationSession"
     ]["verificationSession"]
     # when
     submit(rejecting, key=test_key, id=session["id"])
-    verified = wait_for_status(rejecting, session["id"], "VERIFIED", key=test_key)
+    verified = wait_for_status(rejecting, session["id"], "VERIFIED", document=SESSION, key=test_key)
     # then: the rejecting verifier would have failed it
     assert verified["livemode"] is False
     assert verified["lastError"] is None
@@ -427,7 +349,7 @@ def test_test_mode_choices_in_live_mode_are_refused(
     }
     after = read(approving, session["id"])
     assert (after["status"], after["clientSecret"]) == ("REQUIRES_INPUT", session["clientSecret"])
-    assert event_types(approving, session["id"]) == ["created"]
+    assert live_event_types(approving, session["id"]) == ["created"]
 
 
 def test_test_mode_choices_with_the_client_secret_in_live_mode_are_refused(
@@ -466,16 +388,7 @@ def test_live_submission_of_an_unknown_session_is_resource_missing(unconfigured:
     # when
     payload = submit(unconfigured, id=session_id)
     # then
-    assert payload == {
-        "verificationSession": None,
-        "userErrors": [
-            {
-                "field": ["id"],
-                "message": f"No such VerificationSession: '{session_id}'",
-                "code": "RESOURCE_MISSING",
-            }
-        ],
-    }
+    assert payload == missing(session_id)
 
 
 @pytest.mark.parametrize(

@@ -12,44 +12,24 @@ import pytest
 
 from app.domain.ids import random_base62
 from tests.conftest import Api
+from tests.helpers import (
+    CANCEL,
+    SIMULATE,
+    UPDATE,
+    assert_forbidden,
+    event_types,
+    events_of,
+    missing,
+    rejected,
+    simulate,
+    submit,
+    wait_for_redaction,
+)
 
 REDACT = """
 mutation Redact($input: RedactVerificationSessionInput!) {
   redactVerificationSession(input: $input) {
     verificationSession { id status clientSecret url lastError { code } redaction { status } }
-    userErrors { field message code }
-  }
-}
-"""
-
-SIMULATE = """
-mutation Simulate($input: SimulateVerificationSessionInput!) {
-  simulateVerificationSession(input: $input) {
-    verificationSession { id status lastVerificationReport { id } }
-    userErrors { field message code }
-  }
-}
-"""
-
-CANCEL = """
-mutation Cancel($id: ID!) {
-  cancelVerificationSession(input: {id: $id}) { userErrors { code } }
-}
-"""
-
-UPDATE = """
-mutation Update($input: UpdateVerificationSessionInput!) {
-  updateVerificationSession(input: $input) {
-    verificationSession { id metadata }
-    userErrors { field message code }
-  }
-}
-"""
-
-SUBMIT = """
-mutation Submit($id: ID!) {
-  submitVerificationSession(input: {id: $id}) {
-    verificationSession { id status }
     userErrors { field message code }
   }
 }
@@ -145,8 +125,6 @@ PERSONAL_VALUES = [
     "10115",
     "Hamburg",
 ]
-RESTRICTED_MESSAGE = "Restricted keys may only read; use a secret key (sk_…) for mutations."
-WAIT_SECONDS = 10.0
 
 
 def redact(api: Api, session_id: str) -> dict[str, Any]:
@@ -156,38 +134,9 @@ def redact(api: Api, session_id: str) -> dict[str, Any]:
     return payload
 
 
-def simulate(api: Api, session_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
-    payload = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": outcome, **extra}})[
-        "simulateVerificationSession"
-    ]
-    assert payload["userErrors"] == [], payload["userErrors"]
-    session: dict[str, Any] = payload["verificationSession"]
-    return session
-
-
 def read(api: Api, session_id: str) -> dict[str, Any]:
     session: dict[str, Any] = api.gql(SESSION, {"id": session_id})["verificationSession"]
     return session
-
-
-def wait_for_redaction(api: Api, session_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        session = read(api, session_id)
-        if session["redaction"] == {"status": "REDACTED"}:
-            return session
-        assert time.monotonic() < deadline, f"redaction still {session['redaction']}"
-        time.sleep(0.05)
-
-
-def events_of(api: Api, session_id: str) -> list[dict[str, Any]]:
-    """The session's events, oldest first."""
-    nodes: list[dict[str, Any]] = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return nodes[::-1]
-
-
-def event_types(api: Api, session_id: str) -> list[str]:
-    return [event["type"].rsplit(".", 1)[1] for event in events_of(api, session_id)]
 
 
 def reports_of(api: Api, session_id: str) -> list[dict[str, Any]]:
@@ -202,13 +151,6 @@ def personal_session(create_session: Callable[..., dict[str, Any]]) -> dict[str,
     return create_session(
         options=OPTIONS, metadata=METADATA, providedDetails=PROVIDED, clientReferenceId="user-7"
     )
-
-
-def rejected(code: str, message: str, field: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "verificationSession": None,
-        "userErrors": [{"field": field, "message": message, "code": code}],
-    }
 
 
 # --- starting ---------------------------------------------------------------------------------
@@ -314,9 +256,7 @@ def test_redacting_an_unknown_session_is_resource_missing(api: Api) -> None:
     # when
     payload = redact(api, session_id)
     # then
-    assert payload == rejected(
-        "RESOURCE_MISSING", f"No such VerificationSession: '{session_id}'", ["id"]
-    )
+    assert payload == missing(session_id)
 
 
 def test_redacting_another_accounts_session_is_resource_missing(
@@ -327,9 +267,7 @@ def test_redacting_another_accounts_session_is_resource_missing(
     # when
     payload = redact(other_api, session["id"])
     # then
-    assert payload == rejected(
-        "RESOURCE_MISSING", f"No such VerificationSession: '{session['id']}'", ["id"]
-    )
+    assert payload == missing(session["id"])
     assert read(api, session["id"])["redaction"] is None
 
 
@@ -342,11 +280,7 @@ def test_redacting_with_a_restricted_key_is_forbidden(
     # when
     response = api.post(REDACT, {"input": {"id": session["id"]}}, key=restricted)
     # then
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
-        (RESTRICTED_MESSAGE, {"code": "FORBIDDEN"})
-    ]
+    assert_forbidden(response, "redactVerificationSession")
     assert read(api, session["id"])["redaction"] is None
 
 
@@ -377,7 +311,7 @@ def test_second_redact_after_redaction_is_a_no_op(
     session = personal_session(create_session)
     simulate(api, session["id"], "VERIFIED", verifiedOutputs=PERSON)
     redact(api, session["id"])
-    redacted = wait_for_redaction(api, session["id"])
+    redacted = wait_for_redaction(api, session["id"], document=SESSION)
     events_before = events_of(api, session["id"])
     # when
     payload = redact(api, session["id"])
@@ -409,7 +343,7 @@ def test_redaction_erases_the_personal_data_of_a_verified_session(
     simulate(api, session["id"], "VERIFIED", verifiedOutputs=PERSON)
     # when
     redact(api, session["id"])
-    redacted = wait_for_redaction(api, session["id"])
+    redacted = wait_for_redaction(api, session["id"], document=SESSION)
     # then
     assert redacted == {
         "id": session["id"],
@@ -446,7 +380,7 @@ def test_redaction_keeps_absent_personal_values_null(
     simulate(api, session["id"], "VERIFIED")
     # when
     redact(api, session["id"])
-    redacted = wait_for_redaction(api, session["id"])
+    redacted = wait_for_redaction(api, session["id"], document=SESSION)
     # then
     outputs = redacted["verifiedOutputs"]
     assert outputs["address"] == {**REDACTED_ADDRESS, "line2": None}
@@ -469,7 +403,7 @@ def test_redaction_erases_the_personal_data_of_a_requires_input_session(
     )
     # when
     redact(api, session["id"])
-    redacted = wait_for_redaction(api, session["id"])
+    redacted = wait_for_redaction(api, session["id"], document=SESSION)
     # then
     assert (redacted["status"], redacted["metadata"], redacted["providedDetails"]) == (
         "CANCELED",
@@ -661,7 +595,7 @@ def test_redacted_session_cannot_be_submitted(
     redact(api, session["id"])
     wait_for_redaction(api, session["id"])
     # when
-    payload = api.gql(SUBMIT, {"id": session["id"]})["submitVerificationSession"]
+    payload = submit(api, id=session["id"])
     # then
     assert payload == rejected(
         "INVALID_STATE", "You cannot submit this VerificationSession because it has been redacted."

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.db import create_engine, write_session
 from app.domain import ids
-from app.domain.access import Scope
-from app.store import flows
-from tests.conftest import Api, run
+from tests.conftest import Api
+from tests.helpers import ADA, SUBMIT, TEST_PERSON, ids_of, simulate
 
 CreateSession = Callable[..., dict[str, Any]]
 
@@ -132,15 +130,6 @@ mutation Simulate($input: SimulateVerificationSessionInput!) {
 }
 """
 
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
 CREATE = """
 mutation Create($input: CreateVerificationSessionInput!) {
   createVerificationSession(input: $input) {
@@ -152,57 +141,20 @@ mutation Create($input: CreateVerificationSessionInput!) {
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
-# Stripe's test person, which a simulation uses for every field the tester leaves out.
-JENNY_DOB = {"day": 1, "month": 1, "year": 1901}
-JENNY_ADDRESS = {
-    "line1": "354 Oyster Point Blvd",
-    "line2": None,
-    "city": "South San Francisco",
-    "state": "CA",
-    "postalCode": "94080",
-    "country": "US",
-}
-
-ADA = {
-    "firstName": "Ada",
-    "lastName": "Lovelace",
-    "dob": {"day": 10, "month": 12, "year": 1815},
-    "address": {
-        "line1": "12 St James's Square",
-        "line2": "Flat 2",
-        "city": "London",
-        "state": None,
-        "postalCode": "SW1Y 4JH",
-        "country": "GB",
-    },
-    "idNumberType": "SG_NRIC",
-    "idNumber": "S1234567D",
-    "email": "ada@example.org",
-    "phone": "+442071234567",
-}
-
 NO_OPTIONS = {"document": None, "email": None, "phone": None}
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def simulate(api: Api, session_id: str, outcome: str = "VERIFIED", **extra: Any) -> dict[str, Any]:
-    payload = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": outcome, **extra}})[
-        "simulateVerificationSession"
-    ]
-    assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["verificationSession"]  # type: ignore[no-any-return]
-
-
 def verified_report_id(api: Api, session_id: str, **extra: Any) -> str:
-    session = simulate(api, session_id, "VERIFIED", **extra)
+    session = simulate(api, session_id, "VERIFIED", document=SIMULATE, **extra)
     assert session["status"] == "VERIFIED"
     return session["lastVerificationReport"]["id"]  # type: ignore[no-any-return]
 
 
 def failed_report_id(api: Api, session_id: str, code: str) -> str:
-    session = simulate(api, session_id, "REQUIRES_INPUT", lastErrorCode=code)
+    session = simulate(api, session_id, "REQUIRES_INPUT", document=SIMULATE, lastErrorCode=code)
     assert session["status"] == "REQUIRES_INPUT"
     return session["lastVerificationReport"]["id"]  # type: ignore[no-any-return]
 
@@ -221,30 +173,8 @@ def reports_page(api: Api, *, key: str | None = "default", **arguments: Any) -> 
     return connection
 
 
-def ids_of(connection: dict[str, Any]) -> list[str]:
-    return [node["id"] for node in connection["nodes"]]
-
-
 def total(api: Api, filter: dict[str, Any] | None = None) -> int:
     return api.gql(REPORTS_COUNT, {"filter": filter})["verificationReports"]["totalCount"]  # type: ignore[no-any-return]
-
-
-def make_flow(api: Api, *, type: str = "document", options: dict[str, Any]) -> str:
-    """A verification flow of the api's account in test mode (flows have no API of their own)."""
-
-    async def go() -> str:
-        engine = create_engine(api.server.database.url)
-        try:
-            async with write_session(engine) as db:
-                flow = await flows.create_flow(
-                    db, scope=Scope(api.account_id, False), type=type, options=options
-                )
-                return flow.id
-        finally:
-            await engine.dispose()
-
-    result: str = run(go())
-    return result
 
 
 def error(code: str, reason: str) -> dict[str, str]:
@@ -298,8 +228,8 @@ def test_verification_report_returns_the_full_shape_of_a_verified_document_repor
         "document": passed(
             firstName="Jenny",
             lastName="Rosen",
-            dob=JENNY_DOB,
-            address=JENNY_ADDRESS,
+            dob=TEST_PERSON["dob"],
+            address=TEST_PERSON["address"],
             issuingCountry="US",
             type="PASSPORT",
             number="D1234567",
@@ -449,7 +379,7 @@ def test_report_of_a_flow_session_has_email_and_phone_checks_when_required(
     api: Api, create_session: CreateSession, options: dict[str, Any], expected: set[str]
 ) -> None:
     # given
-    flow_id = make_flow(api, options=options)
+    flow_id = api.new_flow(options=options)
     session = create_session(type=None, verificationFlow=flow_id)
     # when
     found = statuses(api, verified_report_id(api, session["id"]))
@@ -462,7 +392,7 @@ def test_report_of_an_id_number_flow_checks_the_id_number_not_a_document(
     api: Api, create_session: CreateSession
 ) -> None:
     # given
-    flow_id = make_flow(api, type="id_number", options={"email": {"require_verification": True}})
+    flow_id = api.new_flow(type="id_number", options={"email": {"require_verification": True}})
     session = create_session(type=None, verificationFlow=flow_id)
     # when
     found = statuses(api, verified_report_id(api, session["id"]))
@@ -484,8 +414,7 @@ def test_report_checks_carry_the_verified_persons_data(
     api: Api, create_session: CreateSession
 ) -> None:
     # given
-    flow_id = make_flow(
-        api,
+    flow_id = api.new_flow(
         options={
             "document": {"require_id_number": True, "require_matching_selfie": True},
             "email": {"require_verification": True},
@@ -517,7 +446,7 @@ def test_report_checks_carry_the_verified_persons_data(
         dob={"day": 10, "month": 12, "year": 1815},
     )
     assert found["selfie"] == passed()
-    assert found["email"] == passed(email="ada@example.org")
+    assert found["email"] == passed(email="ada@example.com")
     assert found["phone"] == passed(phone="+442071234567")
 
 
@@ -531,7 +460,7 @@ def test_id_number_report_reads_the_test_person_when_no_data_is_given(
     # then
     assert found is not None
     assert found["idNumber"] == passed(
-        idNumberType="US_SSN", firstName="Jenny", lastName="Rosen", dob=JENNY_DOB
+        idNumberType="US_SSN", firstName="Jenny", lastName="Rosen", dob=TEST_PERSON["dob"]
     )
     assert found["document"] is None
 
@@ -592,7 +521,9 @@ def test_failed_attempt_sets_the_same_last_error_on_the_session(
     # given
     session = create_session(options={"document": {"requireMatchingSelfie": True}})
     # when
-    after = simulate(api, session["id"], "REQUIRES_INPUT", lastErrorCode="SELFIE_MANIPULATED")
+    after = simulate(
+        api, session["id"], "REQUIRES_INPUT", document=SIMULATE, lastErrorCode="SELFIE_MANIPULATED"
+    )
     # then
     assert after["lastError"] == error(
         "SELFIE_MANIPULATED", "The selfie appears to have been manipulated."
@@ -687,8 +618,7 @@ def test_contact_failure_code_fails_the_contact_check_of_a_flow_session(
     api: Api, create_session: CreateSession, code: str, check: str, reason: str
 ) -> None:
     # given
-    flow_id = make_flow(
-        api,
+    flow_id = api.new_flow(
         options={"email": {"require_verification": True}, "phone": {"require_verification": True}},
     )
     session = create_session(type=None, verificationFlow=flow_id)
@@ -763,11 +693,11 @@ def test_simulated_processing_writes_no_report_until_it_finishes(
     # given
     session = create_session()
     # when
-    processing = simulate(api, session["id"], "PROCESSING")
+    processing = simulate(api, session["id"], "PROCESSING", document=SIMULATE)
     # then
     assert processing["lastVerificationReport"] is None
     assert total(api, {"verificationSession": session["id"]}) == 0
-    finished = simulate(api, session["id"], "VERIFIED")
+    finished = simulate(api, session["id"], "VERIFIED", document=SIMULATE)
     assert total(api, {"verificationSession": session["id"]}) == 1
     assert finished["lastVerificationReport"] is not None
 

@@ -11,6 +11,16 @@ import pytest
 
 from app.domain.ids import random_base62
 from tests.conftest import Api
+from tests.helpers import (
+    CANCEL,
+    RESTRICTED_MESSAGE,
+    SUBMIT,
+    assert_forbidden,
+    create_live_session,
+    events_of,
+    missing,
+    rejected,
+)
 
 SIMULATE = """
 mutation Simulate($input: SimulateVerificationSessionInput!) {
@@ -23,21 +33,6 @@ mutation Simulate($input: SimulateVerificationSessionInput!) {
     }
     userErrors { field message code }
   }
-}
-"""
-
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-CANCEL = """
-mutation Cancel($id: ID!) {
-  cancelVerificationSession(input: {id: $id}) { userErrors { code } }
 }
 """
 
@@ -55,16 +50,7 @@ query Reports($id: ID!) {
 }
 """
 
-EVENTS = """
-query Events($id: ID!) {
-  events(first: 100, filter: {verificationSession: $id}) {
-    nodes { type data }
-  }
-}
-"""
-
 TEST_MODE_ONLY = "Test helpers only work with test-mode keys (sk_test_…)."
-RESTRICTED_MESSAGE = "Restricted keys may only read; use a secret key (sk_…) for mutations."
 TEST_PERSON_OUTPUTS = {
     "firstName": "Jenny",
     "lastName": "Rosen",
@@ -93,26 +79,14 @@ def read(api: Api, session_id: str) -> dict[str, Any]:
     return session
 
 
-def events_of(api: Api, session_id: str) -> list[dict[str, Any]]:
-    """The session's events, oldest first, as the `events` filter lists them newest first."""
-    nodes: list[dict[str, Any]] = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return nodes[::-1]
-
-
 def event_types(api: Api, session_id: str) -> list[str]:
+    """The session's event types in full, oldest first."""
     return [event["type"] for event in events_of(api, session_id)]
 
 
 def report_ids(api: Api, session_id: str) -> list[str]:
     nodes = api.gql(REPORTS, {"id": session_id})["verificationReports"]["nodes"]
     return [node["id"] for node in nodes]
-
-
-def rejected(code: str, message: str, field: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "verificationSession": None,
-        "userErrors": [{"field": field, "message": message, "code": code}],
-    }
 
 
 def refused_status(status: str) -> str:
@@ -381,9 +355,7 @@ def test_simulating_an_unknown_session_is_resource_missing(api: Api) -> None:
     # when
     payload = simulate(api, session_id, "VERIFIED")
     # then
-    assert payload == rejected(
-        "RESOURCE_MISSING", f"No such VerificationSession: '{session_id}'", ["id"]
-    )
+    assert payload == missing(session_id)
 
 
 def test_simulating_another_accounts_session_is_resource_missing(
@@ -394,9 +366,7 @@ def test_simulating_another_accounts_session_is_resource_missing(
     # when
     payload = simulate(other_api, session["id"], "VERIFIED")
     # then
-    assert payload == rejected(
-        "RESOURCE_MISSING", f"No such VerificationSession: '{session['id']}'", ["id"]
-    )
+    assert payload == missing(session["id"])
     assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
 
 
@@ -422,22 +392,13 @@ def test_simulating_with_anything_but_a_test_secret_key_is_forbidden(
     # when
     response = api.post(SIMULATE, {"input": {"id": session["id"], "outcome": "VERIFIED"}}, key=key)
     # then
-    assert response.status_code == 200
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["message"], error["path"], error["extensions"]) for error in body["errors"]] == [
-        (message, ["simulateVerificationSession"], {"code": "FORBIDDEN"})
-    ]
+    assert_forbidden(response, "simulateVerificationSession", message)
     assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
 
 
 def test_simulating_a_live_session_with_a_live_key_is_forbidden(api: Api) -> None:
     # given
-    live_key = api.new_key(livemode=True)
-    created = api.gql(
-        "mutation { createVerificationSession(input: {type: DOCUMENT}) { verificationSession { id } } }",
-        key=live_key,
-    )["createVerificationSession"]["verificationSession"]
+    live_key, created = create_live_session(api)
     # when
     response = api.post(
         SIMULATE, {"input": {"id": created["id"], "outcome": "VERIFIED"}}, key=live_key

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 
-from app.domain import ids
 from app.logs import request_id
-from tests.conftest import Api, Server
+from tests.conftest import Api, Server, client_of
+from tests.helpers import CREATE_CREDENTIALS, simulate
 
 SESSION_COUNT = 100
 MAX_STATEMENTS = 5
@@ -51,37 +50,17 @@ query EventsWithSession($first: Int) {
 }
 """
 
-CREATE = """
-mutation Create($input: CreateVerificationSessionInput!) {
-  createVerificationSession(input: $input) {
-    verificationSession { id }
-    userErrors { field message code }
-  }
-}
-"""
-
-SIMULATE = """
-mutation Simulate($input: SimulateVerificationSessionInput!) {
-  simulateVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
 
 @pytest.fixture(scope="module")
 def verified_api(server: Server) -> Iterator[Api]:
     """An account with SESSION_COUNT verified sessions, each with one report and three events."""
-    account_id = ids.new_id(ids.ACCOUNT)
-    key = server.database.create_key(account_id=account_id)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        api = Api(server=server, account_id=account_id, key=key, http=client)
+    with client_of(server) as api:
         for _ in range(SESSION_COUNT):
-            created = api.gql(CREATE, {"input": {"type": "DOCUMENT"}})["createVerificationSession"]
-            session_id = created["verificationSession"]["id"]
-            simulated = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": "VERIFIED"}})
-            assert simulated["simulateVerificationSession"]["userErrors"] == []
+            created = api.gql(CREATE_CREDENTIALS, {"input": {"type": "DOCUMENT"}})[
+                "createVerificationSession"
+            ]
+            assert created["userErrors"] == [], created["userErrors"]
+            simulate(api, created["verificationSession"]["id"], "VERIFIED")
         yield api
 
 

@@ -5,7 +5,6 @@ writes a report; each status change records an event."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,48 +14,28 @@ from app.domain.ids import random_base62
 from app.domain.lifecycle import FAILURE_REASONS
 from app.domain.sessions import LastErrorCode
 from tests.conftest import Api
+from tests.helpers import (
+    CANCEL,
+    REDACT,
+    STATUS,
+    TEST_PERSON,
+    assert_forbidden,
+    event_types,
+    events_of,
+    missing,
+    read_session,
+    rejected,
+    simulate,
+    submit,
+    token_of,
+    wait_for_status,
+)
 
+# What the account's secret key may select: the client secret and url too.
 SUBMIT = """
 mutation Submit($input: SubmitVerificationSessionInput!) {
   submitVerificationSession(input: $input) {
     verificationSession { id status clientSecret url lastError { code reason } }
-    userErrors { field message code }
-  }
-}
-"""
-
-# What a frontend holding only the client secret may select.
-SUBMIT_WITH_CLIENT_SECRET = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status url lastError { code reason } }
-    userErrors { field message code }
-  }
-}
-"""
-
-SIMULATE = """
-mutation Simulate($input: SimulateVerificationSessionInput!) {
-  simulateVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-CANCEL = """
-mutation Cancel($id: ID!) {
-  cancelVerificationSession(input: {id: $id}) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-REDACT = """
-mutation Redact($id: ID!) {
-  redactVerificationSession(input: {id: $id}) {
-    verificationSession { id status redaction { status } }
     userErrors { field message code }
   }
 }
@@ -81,10 +60,6 @@ query Session($id: ID!) {
 }
 """
 
-LIMITED_SESSION = """
-query Session($id: ID!) { verificationSession(id: $id) { id status } }
-"""
-
 REPORTS = """
 query Reports($id: ID!) {
   verificationReports(first: 100, filter: {verificationSession: $id}) {
@@ -93,38 +68,8 @@ query Reports($id: ID!) {
 }
 """
 
-EVENTS = """
-query Events($id: ID!) {
-  events(first: 100, filter: {verificationSession: $id}) { nodes { type data } }
-}
-"""
-
-# Stripe's test person, as the API shows it: what a tester who enters nothing gets.
-TEST_PERSON = {
-    "firstName": "Jenny",
-    "lastName": "Rosen",
-    "dob": {"day": 1, "month": 1, "year": 1901},
-    "address": {
-        "line1": "354 Oyster Point Blvd",
-        "line2": None,
-        "city": "South San Francisco",
-        "state": "CA",
-        "postalCode": "94080",
-        "country": "US",
-    },
-    "idNumberType": "US_SSN",
-    "idNumber": "000000000",
-    "email": "jenny.rosen@example.com",
-    "phone": "+14155550123",
-    "sex": "FEMALE",
-    "unparsedPlaceOfBirth": None,
-    "unparsedSex": None,
-}
-
-RESTRICTED_MESSAGE = "Restricted keys may only read; use a secret key (sk_…) for mutations."
 REDACTED_MESSAGE = "You cannot submit this VerificationSession because it has been redacted."
 ALL_CODES = [code.name for code in LastErrorCode]
-WAIT_SECONDS = 10.0
 
 
 def refused_status(status: str) -> str:
@@ -132,59 +77,6 @@ def refused_status(status: str) -> str:
         f'You cannot submit this VerificationSession because it has a status of "{status}". '
         'Only a VerificationSession in "requires_input" status may be submitted.'
     )
-
-
-def rejected(*, code: str, field: list[str] | None, message: str) -> dict[str, Any]:
-    return {
-        "verificationSession": None,
-        "userErrors": [{"field": field, "message": message, "code": code}],
-    }
-
-
-def submit(api: Api, key: str | None = "default", **input: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = api.gql(
-        SUBMIT if key == "default" else SUBMIT_WITH_CLIENT_SECRET, {"input": input}, key=key
-    )["submitVerificationSession"]
-    return payload
-
-
-def read(api: Api, session_id: str) -> dict[str, Any]:
-    session: dict[str, Any] = api.gql(SESSION, {"id": session_id})["verificationSession"]
-    return session
-
-
-def wait_for_status(api: Api, session_id: str, status: str) -> dict[str, Any]:
-    """Poll until the session reaches `status` (the worker runs after the processing delay)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        session = read(api, session_id)
-        if session["status"] == status:
-            return session
-        assert time.monotonic() < deadline, f"still {session['status']}, expected {status}"
-        time.sleep(0.05)
-
-
-def event_types(api: Api, session_id: str) -> list[str]:
-    """The session's event types, oldest first."""
-    nodes = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return [node["type"].removeprefix("identity.verification_session.") for node in nodes][::-1]
-
-
-def events_of(api: Api, session_id: str) -> list[dict[str, Any]]:
-    """The session's events, oldest first."""
-    nodes: list[dict[str, Any]] = api.gql(EVENTS, {"id": session_id})["events"]["nodes"]
-    return nodes[::-1]
-
-
-def token_of(url: str) -> str:
-    return url.rsplit("/", 1)[1]
-
-
-def simulate(api: Api, session_id: str, outcome: str, **extra: Any) -> None:
-    payload = api.gql(SIMULATE, {"input": {"id": session_id, "outcome": outcome, **extra}})[
-        "simulateVerificationSession"
-    ]
-    assert payload["userErrors"] == [], payload["userErrors"]
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -196,7 +88,7 @@ def test_submit_with_secret_key_moves_to_processing_and_spends_credentials(
     # given
     session = create_session()
     # when
-    payload = submit(api, id=session["id"])
+    payload = submit(api, id=session["id"], document=SUBMIT)
     # then
     assert payload == {
         "verificationSession": {
@@ -243,7 +135,7 @@ def test_submitted_session_is_verified_with_the_test_data_over_the_test_person(
     }
     # when
     submit(api, id=session["id"], verifiedOutputs=entered)
-    verified = wait_for_status(api, session["id"], "VERIFIED")
+    verified = wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     # then
     assert verified["verifiedOutputs"] == {
         **TEST_PERSON,
@@ -271,7 +163,7 @@ def test_submission_without_test_data_verifies_the_test_person(
     session = create_session()
     # when
     submit(api, key=session["clientSecret"], id=session["id"])
-    verified = wait_for_status(api, session["id"], "VERIFIED")
+    verified = wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     # then
     assert verified["verifiedOutputs"] == TEST_PERSON
 
@@ -283,7 +175,7 @@ def test_verified_attempt_writes_a_verified_report(
     session = create_session()
     # when
     submit(api, id=session["id"], verifiedOutputs={"firstName": "Zebulon"})
-    verified = wait_for_status(api, session["id"], "VERIFIED")
+    verified = wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     # then
     report = verified["lastVerificationReport"]
     assert report["id"].startswith("vr_")
@@ -312,7 +204,7 @@ def test_verified_attempt_records_processing_then_verified(
     session = create_session()
     # when
     submit(api, id=session["id"])
-    verified = wait_for_status(api, session["id"], "VERIFIED")
+    verified = wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     # then
     created, processing, done = events_of(api, session["id"])
     assert [created["type"], processing["type"], done["type"]] == [
@@ -351,7 +243,7 @@ def test_submission_spends_the_client_secret(
     session = create_session()
     submit(api, id=session["id"])
     # when
-    response = api.post(LIMITED_SESSION, {"id": session["id"]}, key=session["clientSecret"])
+    response = api.post(STATUS, {"id": session["id"]}, key=session["clientSecret"])
     # then
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
@@ -367,7 +259,7 @@ def test_failed_attempt_goes_back_to_requires_input_with_last_error(
     session = create_session()
     # when
     submit(api, id=session["id"], outcome="REQUIRES_INPUT", lastErrorCode="DOCUMENT_EXPIRED")
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # then
     assert failed["lastError"] == {
         "code": "DOCUMENT_EXPIRED",
@@ -388,7 +280,7 @@ def test_every_last_error_code_comes_back_as_last_error(
         submit(api, id=session_id, outcome="REQUIRES_INPUT", lastErrorCode=code)
     # when
     failed = {
-        code: wait_for_status(api, session_id, "REQUIRES_INPUT")
+        code: wait_for_status(api, session_id, "REQUIRES_INPUT", document=SESSION)
         for code, session_id in sessions.items()
     }
     # then
@@ -420,7 +312,7 @@ def test_abandoning_or_declining_consent_is_a_failed_attempt(
         outcome="REQUIRES_INPUT",
         lastErrorCode=code,
     )
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # then
     assert failed["lastError"] == {"code": code, "reason": reason}
     assert failed["lastVerificationReport"]["document"]["status"] == "UNVERIFIED"
@@ -439,18 +331,15 @@ def test_failed_attempt_issues_fresh_usable_credentials(
         lastErrorCode="SELFIE_MANIPULATED",
     )
     # when
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # then
     assert failed["clientSecret"].startswith(f"{session['id']}_secret_")
     assert failed["clientSecret"] != session["clientSecret"]
     assert failed["url"].startswith(f"{api.server.base_url}/verify/")
     assert token_of(failed["url"]) != token_of(session["url"])
-    fresh = api.gql(LIMITED_SESSION, {"id": session["id"]}, key=failed["clientSecret"])
+    fresh = api.gql(STATUS, {"id": session["id"]}, key=failed["clientSecret"])
     assert fresh == {"verificationSession": {"id": session["id"], "status": "REQUIRES_INPUT"}}
-    assert (
-        api.post(LIMITED_SESSION, {"id": session["id"]}, key=session["clientSecret"]).status_code
-        == 401
-    )
+    assert api.post(STATUS, {"id": session["id"]}, key=session["clientSecret"]).status_code == 401
     assert api.http.get(session["url"]).status_code == 410
     assert api.http.get(failed["url"]).status_code == 200
 
@@ -462,7 +351,7 @@ def test_failed_attempt_records_processing_then_requires_input(
     session = create_session()
     # when
     submit(api, id=session["id"], outcome="REQUIRES_INPUT", lastErrorCode="ID_NUMBER_MISMATCH")
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # then
     created, processing, back = events_of(api, session["id"])
     assert [created["type"], processing["type"], back["type"]] == [
@@ -490,10 +379,10 @@ def test_second_attempt_after_a_failure_verifies_and_clears_last_error(
     submit(
         api, id=session["id"], outcome="REQUIRES_INPUT", lastErrorCode="DOCUMENT_UNVERIFIED_OTHER"
     )
-    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT")
+    failed = wait_for_status(api, session["id"], "REQUIRES_INPUT", document=SESSION)
     # when
     payload = submit(api, key=failed["clientSecret"], id=session["id"])
-    verified = wait_for_status(api, session["id"], "VERIFIED")
+    verified = wait_for_status(api, session["id"], "VERIFIED", document=SESSION)
     # then
     assert payload["userErrors"] == []
     assert verified["lastError"] is None
@@ -528,7 +417,7 @@ def test_requires_input_outcome_without_error_code_is_refused(
         field=["lastErrorCode"],
         message="last_error_code is required when the outcome is REQUIRES_INPUT.",
     )
-    assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"
 
 
 def test_verified_outcome_with_error_code_is_refused(
@@ -586,7 +475,7 @@ def test_invalid_verified_outputs_are_refused_and_nothing_is_written(
     payload = submit(api, id=session["id"], verifiedOutputs=outputs)
     # then
     assert payload == rejected(code="PARAMETER_INVALID", field=field, message=message)
-    unchanged = read(api, session["id"])
+    unchanged = read_session(api, session["id"], SESSION)
     assert (unchanged["status"], unchanged["clientSecret"], unchanged["url"]) == (
         "REQUIRES_INPUT",
         session["clientSecret"],
@@ -614,7 +503,7 @@ def test_invalid_verified_outputs_with_client_secret_leave_the_secret_usable(
         field=["verifiedOutputs", "dob"],
         message="dob cannot be in the future.",
     )
-    again = api.gql(LIMITED_SESSION, {"id": session["id"]}, key=session["clientSecret"])
+    again = api.gql(STATUS, {"id": session["id"]}, key=session["clientSecret"])
     assert again == {"verificationSession": {"id": session["id"], "status": "REQUIRES_INPUT"}}
 
 
@@ -677,11 +566,7 @@ def test_submitting_an_unknown_session_is_resource_missing(api: Api) -> None:
     # when
     payload = submit(api, id=session_id)
     # then
-    assert payload == rejected(
-        code="RESOURCE_MISSING",
-        field=["id"],
-        message=f"No such VerificationSession: '{session_id}'",
-    )
+    assert payload == missing(session_id)
 
 
 def test_submitting_another_accounts_session_is_resource_missing(
@@ -692,12 +577,8 @@ def test_submitting_another_accounts_session_is_resource_missing(
     # when
     payload = submit(other_api, id=session["id"])
     # then
-    assert payload == rejected(
-        code="RESOURCE_MISSING",
-        field=["id"],
-        message=f"No such VerificationSession: '{session['id']}'",
-    )
-    assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert payload == missing(session["id"])
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"
 
 
 def test_submitting_a_test_session_with_a_live_key_is_resource_missing(
@@ -711,11 +592,7 @@ def test_submitting_a_test_session_with_a_live_key_is_resource_missing(
         "submitVerificationSession"
     ]
     # then
-    assert payload == rejected(
-        code="RESOURCE_MISSING",
-        field=["id"],
-        message=f"No such VerificationSession: '{session['id']}'",
-    )
+    assert payload == missing(session["id"])
 
 
 def test_submitting_with_a_restricted_key_is_forbidden(
@@ -727,13 +604,8 @@ def test_submitting_with_a_restricted_key_is_forbidden(
     # when
     response = api.post(SUBMIT, {"input": {"id": session["id"]}}, key=restricted)
     # then
-    assert response.status_code == 200
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["message"], error["extensions"]) for error in body["errors"]] == [
-        (RESTRICTED_MESSAGE, {"code": "FORBIDDEN"})
-    ]
-    assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert_forbidden(response, "submitVerificationSession")
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"
 
 
 def test_submitting_without_a_key_is_unauthenticated(
@@ -748,4 +620,4 @@ def test_submitting_without_a_key_is_unauthenticated(
     assert [error["extensions"] for error in response.json()["errors"]] == [
         {"code": "UNAUTHENTICATED"}
     ]
-    assert read(api, session["id"])["status"] == "REQUIRES_INPUT"
+    assert read_session(api, session["id"], SESSION)["status"] == "REQUIRES_INPUT"

@@ -12,31 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db import create_engine, write_session
-from app.domain.access import Scope
-from app.store import flows
-from tests.conftest import Api, Database, run
-
-SESSION_FIELDS = """
-  id object created status type clientReferenceId clientSecret url livemode metadata
-  relatedCustomer verificationFlow
-  options { document { allowedTypes requireIdNumber requireLiveCapture requireMatchingSelfie }
-            email { requireVerification } phone { requireVerification } }
-  providedDetails { email phone }
-  lastError { code reason }
-  redaction { status }
-  verifiedOutputs { firstName }
-  lastVerificationReport { id }
-"""
-
-CREATE = f"""
-mutation Create($input: CreateVerificationSessionInput!) {{
-  createVerificationSession(input: $input) {{
-    verificationSession {{ {SESSION_FIELDS} }}
-    userErrors {{ field message code }}
-  }}
-}}
-"""
+from tests.conftest import Api
+from tests.helpers import CREATE, SESSION, SESSION_FIELDS, assert_forbidden, missing, rejected
 
 UPDATE = f"""
 mutation Update($input: UpdateVerificationSessionInput!) {{
@@ -54,12 +31,6 @@ mutation Update($id: ID!) {
     userErrors { field message code }
   }
 }
-"""
-
-SESSION = f"""
-query Session($id: ID!) {{
-  verificationSession(id: $id) {{ {SESSION_FIELDS} }}
-}}
 """
 
 SELFIE_ONLY = {
@@ -101,14 +72,6 @@ def read(api: Api, session_id: str, *, key: str | None = "default") -> dict[str,
     return session
 
 
-def rejected(*, code: str, field: list[str] | None, message: str) -> dict[str, Any]:
-    """The payload of an update that failed with exactly this userError."""
-    return {
-        "verificationSession": None,
-        "userErrors": [{"field": field, "message": message, "code": code}],
-    }
-
-
 def set_columns(api: Api, session_id: str, **columns: Any) -> None:
     """Put a session into a state the API cannot reach yet."""
     assignments = ", ".join(f"{name} = :{name}" for name in columns)
@@ -121,30 +84,6 @@ def set_columns(api: Api, session_id: str, **columns: Any) -> None:
 def leave_requires_input(api: Api, session_id: str, status: str) -> None:
     """What the lifecycle does on leaving requires_input: a new status, no secret and no url."""
     set_columns(api, session_id, status=status, client_secret=None, url_token=None)
-
-
-def make_flow(database: Database, *, account_id: str, options: dict[str, Any]) -> str:
-    async def go() -> str:
-        engine = create_engine(database.url)
-        try:
-            async with write_session(engine) as db:
-                flow = await flows.create_flow(
-                    db, scope=Scope(account_id, False), type="document", options=options
-                )
-                return flow.id
-        finally:
-            await engine.dispose()
-
-    result: str = run(go())
-    return result
-
-
-def missing(session_id: str) -> dict[str, Any]:
-    return rejected(
-        code="RESOURCE_MISSING",
-        field=["id"],
-        message=f"No such VerificationSession: '{session_id}'",
-    )
 
 
 def wrong_status(status: str) -> str:
@@ -471,9 +410,7 @@ def test_update_without_options_leaves_them(api: Api) -> None:
 
 def test_update_of_flow_session_options_keeps_flow_email_and_phone_checks(api: Api) -> None:
     # given
-    flow_id = make_flow(
-        api.server.database,
-        account_id=api.account_id,
+    flow_id = api.new_flow(
         options={"document": {"require_id_number": True}, "email": {"require_verification": True}},
     )
     payload = api.gql(CREATE, {"input": {"verificationFlow": flow_id}})["createVerificationSession"]
@@ -701,16 +638,7 @@ def test_update_with_restricted_key_is_forbidden_and_writes_nothing(api: Api) ->
         key=restricted_key,
     )
     # then
-    assert response.status_code == 200
-    body = response.json()
-    assert body["data"] is None
-    assert [(error["extensions"]["code"], error["path"]) for error in body["errors"]] == [
-        ("FORBIDDEN", ["updateVerificationSession"])
-    ]
-    assert (
-        body["errors"][0]["message"]
-        == "Restricted keys may only read; use a secret key (sk_…) for mutations."
-    )
+    assert_forbidden(response, "updateVerificationSession")
     assert read(api, session["id"]) == session
 
 

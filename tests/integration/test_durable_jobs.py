@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,9 +42,17 @@ from app.domain.verification import TEST_PERSON
 from app.models import Job, utcnow
 from app.store import jobs
 from app.verifiers import Decision, Submission
-from app.worker import RETRY_AFTER
-from tests.conftest import BACKENDS, Database, _postgres_database, free_port
+from tests.conftest import (
+    BACKENDS,
+    Database,
+    free_port,
+    fresh_database_url,
+    fresh_postgres_database,
+)
+from tests.helpers import post_graphql
 
+# Long enough that no retry can come due while the test looks, however slow the machine is.
+RETRY_AFTER = timedelta(hours=1)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CALLS_FILE = "DURABLE_JOBS_CALLS"
 MODULE = "tests.integration.test_durable_jobs"
@@ -228,16 +236,7 @@ class Gateway:
         assert self.process is not None and self.process.poll() is None, self.log
 
     def gql(self, key: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.base_url}/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        assert "errors" not in body, body
-        return body["data"]  # type: ignore[no-any-return]
+        return post_graphql(self.base_url, key, query, variables)
 
     def mutate(self, key: str, query: str, input: dict[str, Any]) -> dict[str, Any]:
         data = self.gql(key, query, {"input": input})
@@ -273,17 +272,16 @@ def launch(workdir: Path) -> Iterator[Callable[..., Gateway]]:
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a Postgres database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
-        return
-    yield from _postgres_database(os.environ["TEST_DATABASE_URL"])
+    with fresh_database_url(request.param, tmp_path / "gateway.sqlite3") as url:
+        yield url
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("TEST_DATABASE_URL is not set: no Postgres server to share")
-    yield from _postgres_database(os.environ["TEST_DATABASE_URL"])
+    with fresh_postgres_database(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
 
 
 @pytest.fixture
@@ -828,6 +826,7 @@ def test_a_failing_job_is_retried_later_not_lost_and_not_spun(
     settings = {
         "VERIFIER": f"{MODULE}:FailingOnceVerifier",
         "PROCESSING_DELAY_SECONDS": "1",
+        "JOB_RETRY_SECONDS": str(int(RETRY_AFTER.total_seconds())),
         CALLS_FILE: str(calls_file),
     }
     servers = [launch("a", database_url, **settings), launch("b", database_url, **settings)]

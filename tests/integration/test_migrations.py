@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.migrations import alembic_config
-from tests.conftest import BACKENDS, Database, _postgres_database
+from tests.conftest import BACKENDS, Database, fresh_database_url
+from tests.helpers import head_revision
 
 PROCESSES = 4
 
@@ -24,18 +24,10 @@ POSTGRES_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
 @pytest.fixture(params=BACKENDS)
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database that nothing has migrated yet: a new SQLite file, or a new Postgres one."""
-    if request.param == "sqlite":
-        yield Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}")
-        return
-    yield from (Database(url) for url in _postgres_database(os.environ["TEST_DATABASE_URL"]))
-
-
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    # Not named like the default database file, so a migration that ignored DATABASE_URL and
+    # used the working directory's default would leave this one empty.
+    with fresh_database_url(request.param, tmp_path / "fresh.sqlite3") as url:
+        yield Database(url)
 
 
 def start_migrate(database: Database, cwd: Path) -> subprocess.Popen[str]:

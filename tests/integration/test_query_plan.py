@@ -8,12 +8,10 @@ They assert the plan's shape, never a duration: timings belong in scripts/bench_
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +31,7 @@ from app.store.sessions import (
     list_sessions,
     page_statement,
 )
-from tests.conftest import BACKENDS, _postgres_database, run
+from tests.conftest import BACKENDS, fresh_database_url, run
 
 ROWS = 20_000
 SCOPE = Scope(account_id="acct_plan", livemode=False)
@@ -113,11 +111,7 @@ def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Seeded]:
     backend: str = request.param
-    if backend == "sqlite":
-        path: Path = tmp_path_factory.mktemp("plan") / "plan.sqlite3"
-        yield _seed(backend, f"sqlite+aiosqlite:///{path}")
-        return
-    for url in _postgres_database(os.environ["TEST_DATABASE_URL"]):
+    with fresh_database_url(backend, tmp_path_factory.mktemp("plan") / "plan.sqlite3") as url:
         yield _seed(backend, url)
 
 

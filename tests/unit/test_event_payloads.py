@@ -258,6 +258,45 @@ def test_redact_event_data_keeps_previous_attributes_without_personal_data() -> 
     assert redacted["previous_attributes"] == {"status": "processing"}
 
 
+def test_redact_event_data_erases_changed_provided_details_in_the_previous_attributes() -> None:
+    # given
+    before = snapshot_of(
+        status="requires_input",
+        metadata={"nickname": "Zeb"},
+        provided_details={"email": "zeb@example.com"},
+    )
+    after = snapshot_of(
+        status="canceled", metadata={"nickname": "Zebby"}, provided_details={"phone": "+4912345"}
+    )
+    data = event_data(before, after)
+    # when
+    redacted = redact_event_data(data)
+    # then
+    assert redacted["object"]["metadata"] == {}
+    assert redacted["object"]["provided_details"] == {"phone": REDACTED}
+    assert redacted["previous_attributes"] == {
+        "status": "requires_input",
+        "metadata": {},
+        "provided_details": {"email": REDACTED},
+    }
+    for value in ("Zeb", "zeb@example.com", "+4912345"):
+        assert value not in repr(redacted)
+    assert redacted["object"]["status"] == "canceled"
+    assert redacted["object"]["client_reference_id"] == "ref-1"
+
+
+def test_redact_event_data_without_personal_data_changes_nothing() -> None:
+    # given
+    data = event_data(
+        snapshot_of(status="processing", metadata={}, provided_details=None),
+        snapshot_of(status="verified", metadata={}, provided_details=None),
+    )
+    # when
+    redacted = redact_event_data(data)
+    # then
+    assert redacted == data
+
+
 @pytest.mark.parametrize("rounds", [1, 2])
 def test_redact_event_data_is_idempotent(rounds: int) -> None:
     # given

@@ -1,5 +1,6 @@
 """Verification rules (app.domain.verification), without a database: the tester's personal data,
-which checks a report carries, each check's result and data, and redaction of personal data."""
+the data a live frontend collected, which checks a report carries, each check's result and data,
+and redaction of personal data."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 
 from app.domain.errors import InvalidParameter
+from app.domain.lifecycle import last_error
 from app.domain.sessions import MAX_STRING_LENGTH
 from app.domain.verification import (
     REDACTED,
     TEST_PERSON,
+    check_collected_person,
     check_verified_outputs,
     redact_person,
     report_checks,
@@ -22,6 +25,8 @@ from app.domain.verification import (
 
 TODAY = date(2026, 3, 14)
 
+# Stripe's test person, spelled out here rather than taken from app.domain.verification's
+# TEST_PERSON: the tests pin the values a tester gets, not whatever the constant holds.
 JENNY: dict[str, Any] = {
     "first_name": "Jenny",
     "last_name": "Rosen",
@@ -68,7 +73,7 @@ def checks(
     return report_checks(
         session_type=session_type,
         options=options or {},
-        person=person or JENNY,
+        person=JENNY if person is None else person,
         last_error_code=code,
         today=today,
     )
@@ -123,6 +128,27 @@ def test_verified_outputs_take_the_testers_values_over_the_test_person() -> None
     person = check_verified_outputs(data)
     # then
     assert person == {**JENNY, **data}
+
+
+def test_verified_outputs_take_given_values_and_keep_the_test_persons_for_nulls() -> None:
+    # when
+    person = check_verified_outputs(
+        {
+            "first_name": "Zebulon",
+            "last_name": None,
+            "dob": {"day": 29, "month": 2, "year": 1992},
+            "id_number_type": "br_cpf",
+            "sex": "unknown",
+        }
+    )
+    # then
+    assert person == {
+        **JENNY,
+        "first_name": "Zebulon",
+        "dob": {"day": 29, "month": 2, "year": 1992},
+        "id_number_type": "br_cpf",
+        "sex": "unknown",
+    }
 
 
 def test_verified_outputs_skip_null_values() -> None:
@@ -289,6 +315,47 @@ def test_verified_outputs_reject_a_date_of_birth_in_the_future() -> None:
     )
 
 
+# --- check_collected_person --------------------------------------------------------------------
+
+
+def test_collected_person_is_checked_but_nothing_is_filled_in() -> None:
+    # when
+    person = check_collected_person(
+        {"first_name": "Ada", "last_name": None, "address": {"city": "London", "country": "GB"}}
+    )
+    # then
+    assert person == {
+        "first_name": "Ada",
+        "address": {
+            "line1": None,
+            "line2": None,
+            "city": "London",
+            "state": None,
+            "postal_code": None,
+            "country": "GB",
+        },
+    }
+
+
+@pytest.mark.parametrize("data", [None, {}], ids=["none", "empty"])
+def test_collected_person_may_be_empty(data: dict[str, Any] | None) -> None:
+    # when
+    person = check_collected_person(data)
+    # then
+    assert person == {}
+
+
+def test_collected_person_that_breaks_a_rule_is_refused_with_its_path() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_collected_person({"sex": "[redacted]"})
+    # then
+    assert (raised.value.field, raised.value.message) == (
+        ["verified_outputs", "sex"],
+        "sex must be FEMALE, MALE or UNKNOWN.",
+    )
+
+
 # --- required_checks ---------------------------------------------------------------------------
 
 
@@ -315,6 +382,12 @@ def test_verified_outputs_reject_a_date_of_birth_in_the_future() -> None:
         ("verification_flow", {"phone": {"require_verification": True}}, ["document", "phone"]),
         ("verification_flow", {"email": {"require_verification": False}}, ["document"]),
         ("verification_flow", {"email": None, "phone": {}}, ["document"]),
+        ("id_number", {"phone": {"require_verification": False}}, ["id_number"]),
+        (
+            "document",
+            {"email": {"require_verification": True}, "phone": {"require_verification": True}},
+            ["document", "email", "phone"],
+        ),
     ],
 )
 def test_required_checks_follow_the_session_type_and_options(
@@ -504,6 +577,7 @@ def test_report_checks_put_an_error_of_an_unrequired_check_on_the_first_check(
     found = checks(session_type=session_type, code=code)
     # then
     assert results(found) == {failing: ("unverified", code)}
+    assert found[failing]["error"] == last_error(code)
 
 
 @pytest.mark.parametrize("code", ["abandoned", "consent_declined", "device_not_supported"])
@@ -518,6 +592,8 @@ def test_report_checks_of_an_unfinished_attempt_leave_every_check_unverified(cod
         "email": ("unverified", None),
         "phone": ("unverified", None),
     }
+    assert list(found) == ["document", "selfie", "id_number", "email", "phone"]
+    assert found["document"]["error"] == last_error(code)
 
 
 def test_report_check_error_carries_the_code_and_its_reason() -> None:
@@ -541,14 +617,38 @@ def test_report_checks_of_a_failure_still_carry_the_data_read() -> None:
     assert found["id_number"]["id_number_type"] == "us_ssn"
 
 
+def test_report_checks_of_an_attempt_without_personal_data_read_nothing() -> None:
+    # when
+    found = checks(
+        session_type="id_number",
+        options={"email": {"require_verification": True}},
+        person={},
+        code="id_number_mismatch",
+    )
+    # then
+    assert found == {
+        "id_number": {
+            "status": "unverified",
+            "error": last_error("id_number_mismatch"),
+            "id_number_type": None,
+            "first_name": None,
+            "last_name": None,
+            "dob": None,
+        },
+        "email": {"status": "verified", "error": None, "email": None},
+    }
+
+
 # --- redact_person -----------------------------------------------------------------------------
 
 
 def test_redact_person_of_nothing_is_nothing() -> None:
     # when
-    redacted = redact_person(None)
+    of_none = redact_person(None)
+    of_empty = redact_person({})
     # then
-    assert redacted is None
+    assert of_none is None
+    assert of_empty == {}
 
 
 def test_redact_person_erases_every_personal_value() -> None:
@@ -573,6 +673,38 @@ def test_redact_person_erases_every_personal_value() -> None:
         "phone": REDACTED,
         "sex": "[redacted]",
         "unparsed_place_of_birth": None,
+        "unparsed_sex": None,
+    }
+
+
+def test_redact_person_erases_a_second_address_line_and_a_place_of_birth() -> None:
+    # given
+    person = {
+        **JENNY,
+        "address": {**JENNY["address"], "line2": "Apt 4"},
+        "unparsed_place_of_birth": "Hamburg",
+    }
+    # when
+    redacted = redact_person(person)
+    # then
+    assert redacted == {
+        "first_name": REDACTED,
+        "last_name": REDACTED,
+        "dob": None,
+        "address": {
+            "line1": REDACTED,
+            "line2": REDACTED,
+            "city": REDACTED,
+            "state": REDACTED,
+            "postal_code": REDACTED,
+            "country": REDACTED,
+        },
+        "id_number_type": "us_ssn",
+        "id_number": REDACTED,
+        "email": REDACTED,
+        "phone": REDACTED,
+        "sex": REDACTED,
+        "unparsed_place_of_birth": REDACTED,
         "unparsed_sex": None,
     }
 

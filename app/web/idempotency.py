@@ -1,0 +1,245 @@
+"""`Idempotency-Key` on mutations, as Stripe does it.
+
+    no key, a query, GET, no credentials  the header is ignored and the request runs as usual
+    empty, over 255 characters, or not printable ASCII
+                                          400 IDEMPOTENCY_KEY_INVALID; nothing runs
+    a new key                             claimed, run, and its response stored for 24 h
+    the same key and request, finished    the stored response, byte for byte (status, content
+                                          type, body), with `Idempotent-Replayed: true`
+    the same key and request, running     409 IDEMPOTENCY_REQUEST_IN_PROGRESS; nothing runs
+    the same key, another request         400 IDEMPOTENCY_KEY_REUSED; nothing runs
+
+Keys are scoped to the caller's account and mode: another account, or the other mode of the same
+account, may use the same string for its own request. A request is identified by a SHA-256 of its
+document, variables and operation name plus the kind of caller (secret key, restricted key, or one
+session's client secret), so a stored response is never handed to a caller who could not have
+asked for it: such a caller gets IDEMPOTENCY_KEY_REUSED.
+
+What is stored: every response the request produced once it held the key. An unexpected failure
+inside a resolver is answered as a masked INTERNAL_SERVER_ERROR, stored and replayed like any other
+answer (Stripe replays its 500s): the mutation's own transaction rolled back, but the gateway does
+not guess whether running it again is wise. An exception that escapes before any response exists
+releases the claim, so a retry runs the request afresh. A claim whose process died mid-request is
+abandoned after `CLAIM_LEASE`; the next retry then takes the key over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.db import read_session, write_session
+from app.domain.access import Principal
+from app.models import IdempotencyKey, utcnow
+from app.store import idempotency as store
+from app.web.errors import error_response
+
+logger = logging.getLogger("app.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+LIFETIME = timedelta(hours=24)
+# Far longer than any mutation runs (a write waits at most 30 s for a database lock), so a claim
+# this old belongs to a process that died.
+CLAIM_LEASE = timedelta(minutes=5)
+PURGE_EVERY = timedelta(minutes=1)
+_CLAIM_ATTEMPTS = 3
+
+
+class Idempotency:
+    """Claims, replays and stores keyed mutation requests over one database."""
+
+    def __init__(self, *, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._next_purge = datetime.min.replace(tzinfo=UTC)
+
+    async def respond(
+        self,
+        request: Request,
+        *,
+        principal: Principal | None,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        media_type: str,
+        run: Callable[[], Awaitable[Response]],
+    ) -> Response:
+        """The response to a GraphQL request: `run()`'s, or a stored one, or a refusal."""
+        key = request.headers.get(HEADER)
+        if (
+            key is None
+            or principal is None
+            or request.method != "POST"
+            or not is_mutation(query, operation_name)
+        ):
+            return await run()
+        if (problem := key_problem(key)) is not None:
+            return error_response(
+                status=400, code="IDEMPOTENCY_KEY_INVALID", message=problem, media_type=media_type
+            )
+        request_hash = fingerprint(principal, query, variables, operation_name)
+        claimed_at = self.clock()
+        holder = await self._claim(principal, key, request_hash, claimed_at)
+        if holder is not None:
+            return _answer_for(holder, request_hash, media_type)
+        try:
+            response = await run()
+        except Exception:
+            await self._release(principal, key, claimed_at)
+            raise
+        await self._store(principal, key, claimed_at, response)
+        await self._purge_now_and_then()
+        return response
+
+    async def _claim(
+        self, principal: Principal, key: str, request_hash: str, claimed_at: datetime
+    ) -> IdempotencyKey | None:
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                async with write_session(self.engine) as db:
+                    return await store.claim(
+                        db,
+                        scope=principal.scope,
+                        key=key,
+                        fingerprint=request_hash,
+                        now=claimed_at,
+                        expires_at=claimed_at + LIFETIME,
+                        abandoned_before=claimed_at - CLAIM_LEASE,
+                    )
+            except store.ClaimRaced:
+                continue
+        # Released and reclaimed by others three times over: whoever holds it now is running.
+        async with read_session(self.engine) as db:
+            holder = await store.get_record(db, scope=principal.scope, key=key)
+        return holder or IdempotencyKey(
+            account_id=principal.scope.account_id,
+            livemode=principal.scope.livemode,
+            key=key,
+            fingerprint=request_hash,
+            created=claimed_at,
+            expires_at=claimed_at + LIFETIME,
+        )
+
+    async def _release(self, principal: Principal, key: str, claimed_at: datetime) -> None:
+        try:
+            async with write_session(self.engine) as db:
+                await store.release(db, scope=principal.scope, key=key, claimed_at=claimed_at)
+        except Exception:
+            # The request's own failure is the one to report; the claim runs out with its lease.
+            logger.warning("could not release an idempotency key", exc_info=True)
+
+    async def _store(
+        self, principal: Principal, key: str, claimed_at: datetime, response: Response
+    ) -> None:
+        try:
+            async with write_session(self.engine) as db:
+                stored = await store.finish(
+                    db,
+                    scope=principal.scope,
+                    key=key,
+                    claimed_at=claimed_at,
+                    status_code=response.status_code,
+                    content_type=response.headers.get("content-type", ""),
+                    body=bytes(response.body),
+                )
+        except Exception:
+            # The mutation ran: its answer still goes to the client. Retries get 409 until the
+            # claim's lease runs out.
+            logger.exception("could not store the response of an idempotent request")
+            return
+        if not stored:
+            logger.warning("an idempotent request outlived its claim; its response was not stored")
+
+    async def _purge_now_and_then(self) -> None:
+        now = self.clock()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY
+        try:
+            async with write_session(self.engine) as db:
+                await store.purge_expired(db, now=now)
+        except Exception:
+            logger.warning("could not purge expired idempotency keys", exc_info=True)
+
+
+def _answer_for(holder: IdempotencyKey, request_hash: str, media_type: str) -> Response:
+    if holder.fingerprint != request_hash:
+        return error_response(
+            status=400,
+            code="IDEMPOTENCY_KEY_REUSED",
+            message=(
+                "This Idempotency-Key was already used for a different request within the last "
+                "24 hours; send a new key for a new request."
+            ),
+            media_type=media_type,
+        )
+    if holder.status_code is None or holder.body is None:
+        return error_response(
+            status=409,
+            code="IDEMPOTENCY_REQUEST_IN_PROGRESS",
+            message=(
+                "A request with this Idempotency-Key is still running; retry once it has "
+                "finished to get its response."
+            ),
+            media_type=media_type,
+        )
+    return Response(
+        content=holder.body,
+        status_code=holder.status_code,
+        headers={"content-type": holder.content_type or media_type, REPLAYED_HEADER: "true"},
+    )
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be an idempotency key, or None when it can."""
+    if len(key) > MAX_KEY_LENGTH:
+        return (
+            f"The Idempotency-Key header may be at most {MAX_KEY_LENGTH} characters long; "
+            f"this one has {len(key)}."
+        )
+    if not key or not all(" " <= char <= "~" for char in key):
+        return "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+    return None
+
+
+def is_mutation(query: str, operation_name: str | None) -> bool:
+    """True when the operation the request selects is a mutation; False for anything else,
+    including documents that do not parse (execution reports those)."""
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation == OperationType.MUTATION
+
+
+def fingerprint(
+    principal: Principal, query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> str:
+    """SHA-256 of what makes two requests the same request."""
+    if principal.session_id is not None:
+        caller = f"client_secret:{principal.session_id}"
+    else:
+        caller = "restricted_key" if principal.restricted else "secret_key"
+    canonical = json.dumps(
+        {
+            "caller": caller,
+            "query": query,
+            "variables": variables or {},
+            "operationName": operation_name,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

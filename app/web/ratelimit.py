@@ -1,0 +1,165 @@
+"""Per-key rate limits with Stripe's figures as defaults.
+
+Each credential may make `RATE_LIMIT_LIVE_PER_SECOND` (100) requests a second in live mode and
+`RATE_LIMIT_TEST_PER_SECOND` (25) in test mode; 0 turns a limit off. An API key is counted by its
+digest, a client secret by its session. Requests without credentials are not counted: they can do
+nothing but read the public schema. The window is the wall clock's current second; the request
+over the limit is answered with HTTP 429, `Retry-After: 1` and a top-level error RATE_LIMITED.
+
+Counts live in the process unless `REDIS_URL` is set: then every gateway process counts in Redis
+(INCR and EXPIRE in one MULTI, one round trip a request), so the limit holds across processes.
+When Redis cannot be reached the limiter fails open to counting in the process alone (the limit
+then holds per process), logs a warning and tries Redis again a few seconds later: a Redis outage
+never fails a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from starlette.responses import Response
+
+from app.domain.access import Principal
+from app.settings import Settings
+from app.web.errors import error_response
+
+logger = logging.getLogger("app.ratelimit")
+
+# How long to count in the process alone after Redis failed, before trying it again.
+REDIS_RETRY_SECONDS = 5.0
+# A rate-limit check must never hold a request up for long: Redis answers in well under this.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+class Counter(Protocol):
+    async def increment(self, key: str, second: int) -> int:
+        """Count one request for `key` in the one-second window `second`; the count so far."""
+        ...
+
+
+class LocalCounter:
+    """Counts of the current second, in this process only."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._counts: dict[str, int] = {}
+
+    async def increment(self, key: str, second: int) -> int:
+        if second != self._second:
+            # A new window: every count kept so far belongs to a past second.
+            self._second = second
+            self._counts = {}
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        return count
+
+
+class RedisCounter:
+    """Counts shared by every process using the same Redis and key prefix."""
+
+    def __init__(self, client: Redis, *, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    async def increment(self, key: str, second: int) -> int:
+        name = f"{self.prefix}ratelimit:{key}:{second}"
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            # Kept a little past its second, so that a slow clock elsewhere still counts into it.
+            pipe.expire(name, 2)
+            count, _ = await pipe.execute()
+        return int(count)
+
+
+class RateLimiter:
+    """Answers a request that is over its credential's limit; lets the others through."""
+
+    def __init__(
+        self,
+        *,
+        live_per_second: int,
+        test_per_second: int,
+        redis: Redis | None = None,
+        redis_key_prefix: str = "gateway:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.live_per_second = live_per_second
+        self.test_per_second = test_per_second
+        self.clock = clock
+        self._redis = redis
+        self._shared = RedisCounter(redis, prefix=redis_key_prefix) if redis else None
+        self._local = LocalCounter()
+        self._redis_retry_at = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        redis = None
+        if settings.redis_url is not None:
+            redis = Redis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+            )
+        return cls(
+            live_per_second=settings.rate_limit_live_per_second,
+            test_per_second=settings.rate_limit_test_per_second,
+            redis=redis,
+            redis_key_prefix=settings.redis_key_prefix,
+        )
+
+    async def refuse(self, principal: Principal | None, media_type: str) -> Response | None:
+        """The 429 for a request over its limit; None for a request that may go on."""
+        if principal is None:
+            return None
+        livemode = principal.scope.livemode
+        limit = self.live_per_second if livemode else self.test_per_second
+        if limit == 0:
+            return None
+        key = (
+            f"key:{principal.key_hash}"
+            if principal.key_hash is not None
+            else f"session:{principal.session_id}"
+        )
+        if await self._count(key) <= limit:
+            return None
+        mode = "live" if livemode else "test"
+        return error_response(
+            status=429,
+            code="RATE_LIMITED",
+            message=(
+                f"Too many requests: a {mode}-mode key may make {limit} requests per second. "
+                "Retry after the time in the Retry-After header."
+            ),
+            media_type=media_type,
+            headers={"Retry-After": "1"},
+        )
+
+    async def _count(self, key: str) -> int:
+        now = self.clock()
+        second = int(now)
+        if self._shared is not None and now >= self._redis_retry_at:
+            try:
+                count = await self._shared.increment(key, second)
+            except (RedisError, OSError, TimeoutError) as error:
+                self._redis_retry_at = now + REDIS_RETRY_SECONDS
+                logger.warning(
+                    "Redis is unreachable (%s); counting rate limits in this process alone "
+                    "for the next %g seconds",
+                    type(error).__name__,
+                    REDIS_RETRY_SECONDS,
+                )
+            else:
+                return count
+        return await self._local.increment(key, second)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
