@@ -32,6 +32,7 @@ import pytest
 from app.domain import ids
 from app.migrations import upgrade
 from tests.conftest import BACKENDS, Database, free_port, fresh_database_url
+from tests.helpers import SIMULATE, SUBMIT
 from tests.integration.test_durable_jobs import Gateway, gateway_env
 
 WAIT_SECONDS = 10.0
@@ -58,24 +59,6 @@ SESSION = f"query Session($id: ID!) {{ verificationSession(id: $id) {{ {SESSION_
 
 # What a client secret may read.
 LIMITED = "query Session($id: ID!) { verificationSession(id: $id) { id status url } }"
-
-SUBMIT = """
-mutation Submit($input: SubmitVerificationSessionInput!) {
-  submitVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
-
-SIMULATE = """
-mutation Simulate($input: SimulateVerificationSessionInput!) {
-  simulateVerificationSession(input: $input) {
-    verificationSession { id status }
-    userErrors { field message code }
-  }
-}
-"""
 
 CANCEL = """
 mutation Cancel($id: ID!) {
