@@ -23,6 +23,7 @@ import strawberry
 from graphql import GraphQLError
 
 from app.domain.errors import DomainError
+from app.schema.enums import describe_values
 
 INTERNAL_MESSAGE = (
     "Internal server error. The gateway logged the details under this request's Request-Id."
@@ -36,6 +37,18 @@ class UserErrorCode(Enum):
     RESOURCE_MISSING = "resource_missing"
     INVALID_STATE = "invalid_state"
     VERIFIER_UNAVAILABLE = "verifier_unavailable"
+
+
+describe_values(
+    UserErrorCode,
+    {
+        UserErrorCode.PARAMETER_MISSING: "A required value is absent; `field` names it.",
+        UserErrorCode.PARAMETER_INVALID: "A value breaks a rule; `field` names it.",
+        UserErrorCode.RESOURCE_MISSING: "An ID names nothing the caller can see.",
+        UserErrorCode.INVALID_STATE: "The object's status forbids the operation.",
+        UserErrorCode.VERIFIER_UNAVAILABLE: "Live mode has no verifier configured on this gateway.",
+    },
+)
 
 
 @strawberry.type(description="A problem with a mutation's input; the mutation changed nothing.")

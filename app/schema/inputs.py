@@ -16,6 +16,7 @@ from app.schema.enums import (
     VerificationSessionErrorCode,
     VerificationSessionStatus,
     VerificationSessionType,
+    describe_values,
 )
 from app.schema.scalars import Metadata
 
@@ -291,11 +292,30 @@ class VerificationOutcome(Enum):
     REQUIRES_INPUT = "requires_input"
 
 
+describe_values(
+    VerificationOutcome,
+    {
+        VerificationOutcome.VERIFIED: "The checks pass and the session ends VERIFIED.",
+        VerificationOutcome.REQUIRES_INPUT: "The attempt fails with `lastErrorCode` and the session goes back to REQUIRES_INPUT.",
+    },
+)
+
+
 @strawberry.enum(description="Where a simulation leaves the session.")
 class SimulatedOutcome(Enum):
     PROCESSING = "processing"
     VERIFIED = "verified"
     REQUIRES_INPUT = "requires_input"
+
+
+describe_values(
+    SimulatedOutcome,
+    {
+        SimulatedOutcome.PROCESSING: "The session is submitted and stays PROCESSING.",
+        SimulatedOutcome.VERIFIED: "The session passes through PROCESSING and ends VERIFIED.",
+        SimulatedOutcome.REQUIRES_INPUT: "The session passes through PROCESSING and fails with `lastErrorCode`, back in REQUIRES_INPUT.",
+    },
+)
 
 
 @strawberry.input(description="Cancel a session in REQUIRES_INPUT.")

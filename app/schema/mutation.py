@@ -97,7 +97,9 @@ def _argument(description: str) -> object:
     return strawberry.argument(description=description)
 
 
-@strawberry.type
+@strawberry.type(
+    description="The entry points for changing sessions: each returns the session or the `userErrors` that stopped it."
+)
 class Mutation:
     @strawberry.mutation(
         description="Create a session in REQUIRES_INPUT with a fresh client secret (24 h) and url (48 h); records `created`. Secret keys only."

@@ -146,7 +146,9 @@ def _session_filter(value: VerificationSessionFilter | None) -> SessionFilter:
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The entry points for reading: sessions, their reports and events, by ID or in pages."
+)
 class Query:
     @strawberry.field(
         description="Fetch any object by its ID; null when unknown, malformed or not visible to the caller."

@@ -17,6 +17,7 @@ from app.schema.enums import (
     IdNumberType,
     VerificationSessionErrorCode,
     VerificationSessionType,
+    describe_values,
 )
 from app.schema.types import (
     Node,
@@ -32,6 +33,15 @@ from app.schema.types import (
 class VerificationReportCheckStatus(Enum):
     VERIFIED = "verified"
     UNVERIFIED = "unverified"
+
+
+describe_values(
+    VerificationReportCheckStatus,
+    {
+        VerificationReportCheckStatus.VERIFIED: "The check passed.",
+        VerificationReportCheckStatus.UNVERIFIED: "The check did not pass; `error` says why.",
+    },
+)
 
 
 @strawberry.type(description="Why a check did not verify.")

@@ -1,6 +1,6 @@
 """`/graphql` over HTTP, following the GraphQL-over-HTTP spec.
 
-    GET  /graphql               a browser (Accept: text/html) gets GraphiQL
+    GET  /graphql               a browser (Accept: text/html) gets the playground (GraphiQL)
     GET  /graphql?query=…       queries only; a mutation gets 405
     POST /graphql               JSON body {query, variables, operationName}; other bodies get 415
 
@@ -20,9 +20,8 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -35,6 +34,7 @@ from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
 from app.settings import Settings
 from app.store.accounts import authenticate
 from app.web.idempotency import Idempotency
+from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 
 logger = logging.getLogger("app.graphql")
@@ -49,12 +49,6 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # is refused at the door, as the json module, graphql-core and the idempotency fingerprint all
 # recurse per level and would hit the interpreter's recursion limit (a 500) near 1,000 levels.
 MAX_JSON_DEPTH = 64
-# Strawberry's GraphiQL page with header persistence off: persisted, the Headers pane (with its
-# `Authorization: Bearer sk_…`) would be kept in the browser's localStorage for any script or
-# later user of that browser to read. tests/api/test_graphiql_page.py checks the page served.
-GRAPHIQL_PAGE = get_graphql_ide_html("graphiql").replace(
-    "shouldPersistHeaders: true", "shouldPersistHeaders: false"
-)
 
 
 class RequestError(Exception):
@@ -79,6 +73,7 @@ class GraphQLEndpoint:
         live_verifier_available: bool,
         rate_limiter: RateLimiter,
         idempotency: Idempotency,
+        playground: Playground,
     ) -> None:
         self.schema = schema
         self.settings = settings
@@ -86,6 +81,7 @@ class GraphQLEndpoint:
         self.live_verifier_available = live_verifier_available
         self.rate_limiter = rate_limiter
         self.idempotency = idempotency
+        self.playground = playground
 
     async def handle(self, request: Request) -> Response:
         media_type = _response_media_type(request)
@@ -95,7 +91,7 @@ class GraphQLEndpoint:
                 and _wants_html(request)
                 and "query" not in request.query_params
             ):
-                return HTMLResponse(GRAPHIQL_PAGE)
+                return self.playground.page()
             query, variables, operation_name = await _read_request(request)
             principal = await self._principal(request)
             if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
@@ -239,6 +235,9 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
         variables = (
             _json_object(params.get("variables"), "variables") if "variables" in params else None
         )
+        if "extensions" in params:
+            # Checked like `variables` (the spec's request has it as a map), then unused.
+            _json_object(params.get("extensions"), "extensions")
         return _query(params.get("query")), variables, params.get("operationName")
     if request.method != "POST":
         raise RequestError(405, "GraphQL accepts GET and POST only.", "METHOD_NOT_ALLOWED")
@@ -270,6 +269,9 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
     operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "`operationName` must be a string.")
+    extensions = data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be a JSON object.")
     return _query(data.get("query")), variables, operation_name
 
 
@@ -317,5 +319,47 @@ def _wants_html(request: Request) -> bool:
 
 
 def _response_media_type(request: Request) -> str:
-    accept = request.headers.get("accept", "")
-    return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+    """The media type the Accept header rates higher of the two we serve (q-values as RFC 9110
+    has them: a type takes the q of the most specific range matching it), preferring
+    application/graphql-response+json on a tie only when it is named, so `*/*` gets
+    application/json. Without an Accept header, or when it accepts neither, application/json:
+    the GraphQL-over-HTTP spec lets a server disregard an Accept it cannot meet."""
+    ranges = _accept_ranges(request.headers.get("accept", ""))
+    graphql_named, graphql_q = _accept_quality(ranges, GRAPHQL_RESPONSE)
+    _, json_q = _accept_quality(ranges, "application/json")
+    if graphql_q > json_q or (graphql_named and graphql_q == json_q > 0):
+        return GRAPHQL_RESPONSE
+    return "application/json"
+
+
+def _accept_ranges(accept: str) -> list[tuple[str, float]]:
+    """The media ranges of an Accept header with their q-values; a malformed q counts as 0."""
+    ranges = []
+    for part in accept.split(","):
+        media_range, *parameters = (piece.strip() for piece in part.split(";"))
+        if not media_range:
+            continue
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+                if not 0 <= q <= 1:  # also NaN
+                    q = 0.0
+        ranges.append((media_range.lower(), q))
+    return ranges
+
+
+def _accept_quality(ranges: list[tuple[str, float]], media_type: str) -> tuple[bool, float]:
+    """Whether `media_type` is named outright, and its q: that of the most specific matching
+    range (`type/subtype`, then `type/*`, then `*/*`); 0 when none matches."""
+    wildcards = {f"{media_type.split('/')[0]}/*": 1, "*/*": 0}
+    best_rank, best_q = -1, 0.0
+    for media_range, q in ranges:
+        rank = 2 if media_range == media_type else wildcards.get(media_range, -1)
+        if rank > best_rank:
+            best_rank, best_q = rank, q
+    return best_rank == 2, best_q

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -114,6 +115,31 @@ def test_get_with_malformed_variables_is_400(api: Api) -> None:
             {"message": "`variables` must be a JSON object.", "extensions": {"code": "BAD_REQUEST"}}
         ]
     }
+
+
+def test_get_with_extensions_that_are_not_an_object_is_400(api: Api) -> None:
+    # when
+    response = api.http.get("/graphql", params={"query": TYPENAME, "extensions": "[1]"})
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "`extensions` must be a JSON object.",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
+
+
+def test_get_with_an_extensions_object_runs_the_query(api: Api) -> None:
+    # when
+    response = api.http.get(
+        "/graphql", params={"query": TYPENAME, "extensions": json.dumps({"trace": True})}
+    )
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
 
 
 def test_get_without_query_from_a_program_is_400(api: Api) -> None:
@@ -232,6 +258,9 @@ def test_post_json_with_charset_is_accepted(api: Api) -> None:
         (b'{"query": 42}', "The request must carry a GraphQL document in `query`."),
         (b'{"query": "{ __typename }", "variables": [1]}', "`variables` must be a JSON object."),
         (b'{"query": "{ __typename }", "operationName": 7}', "`operationName` must be a string."),
+        (b'{"query": "{ __typename }", "extensions": "{}"}', "`extensions` must be a JSON object."),
+        (b'{"query": "{ __typename }", "extensions": [{}]}', "`extensions` must be a JSON object."),
+        (b'{"query": "{ __typename }", "extensions": true}', "`extensions` must be a JSON object."),
     ],
     ids=[
         "invalid-json",
@@ -246,6 +275,9 @@ def test_post_json_with_charset_is_accepted(api: Api) -> None:
         "number-query",
         "variables-array",
         "operation-name-number",
+        "extensions-string",
+        "extensions-array",
+        "extensions-boolean",
     ],
 )
 def test_post_that_is_not_a_graphql_request_is_400(api: Api, content: bytes, message: str) -> None:
@@ -351,6 +383,44 @@ def test_execution_error_is_200_with_data_for_graphql_response_json(api: Api) ->
     body = response.json()
     assert body["data"] is None
     assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("extensions", [None, {}, {"persistedQuery": {"version": 1}}])
+def test_post_with_null_or_an_extensions_object_runs_the_query(
+    api: Api, extensions: dict[str, Any] | None
+) -> None:
+    # when
+    response = api.http.post("/graphql", json={"query": TYPENAME, "extensions": extensions})
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/graphql-response+json, application/json;q=0.9", GRAPHQL_RESPONSE),
+        ("application/json, application/graphql-response+json", GRAPHQL_RESPONSE),
+        ("Application/GraphQL-Response+JSON", GRAPHQL_RESPONSE),
+        ("application/*;q=0.8, application/json;q=0.1", GRAPHQL_RESPONSE),
+        ("application/json, application/graphql-response+json;q=0.5", "application/json"),
+        ("application/graphql-response+json;q=0, application/json", "application/json"),
+        ("application/graphql-response+json;q=0.5, */*", "application/json"),
+        ("application/graphql-response+json;q=nope, application/json;q=0.1", "application/json"),
+        ("application/*", "application/json"),
+    ],
+)
+def test_response_media_type_is_the_one_accept_rates_highest(
+    api: Api, accept: str, media_type: str
+) -> None:
+    # when: a document that fails validation, which only graphql-response+json answers with 400
+    response = api.post("{ noSuchField }", headers={"Accept": accept})
+    # then
+    assert response.headers["content-type"] == media_type
+    assert response.status_code == (400 if media_type == GRAPHQL_RESPONSE else 200)
+    assert [error["extensions"]["code"] for error in response.json()["errors"]] == [
+        "GRAPHQL_VALIDATION_FAILED"
+    ]
 
 
 # --- Request-Id ---------------------------------------------------------------------------------
@@ -529,9 +599,21 @@ def test_hosted_page_tokens_never_reach_the_access_log(
     request_ids.clear()
     # when
     response = api.http.get(session["url"])
-    # then
+    # then: the page's access line (written once the response is sent, so waited for; the
+    # create's own line may land after the clear) names no token
     assert response.status_code == 200
-    access = [record.getMessage() for record in request_ids.records if record.name == "app.access"]
+
+    def page_lines() -> list[str]:
+        return [
+            record.getMessage()
+            for record in request_ids.records
+            if record.name == "app.access" and record.getMessage().startswith("GET /verify/")
+        ]
+
+    deadline = time.monotonic() + 5
+    while not page_lines() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    access = page_lines()
     assert len(access) == 1
     assert access[0].startswith("GET /verify/[token] 200 ")
     assert token not in server_log(request_ids)
