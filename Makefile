@@ -1,11 +1,17 @@
 # `make serve` runs the gateway on the embedded SQLite default; `make test` runs the whole suite.
-# Both build .venv first (Python 3.11+ is all they need).
+# Both build .venv first. `make serve` needs only Python 3.11+ (with npm it also installs GraphiQL's
+# files so the playground works offline); `make test` also needs Node.js 20+ and Chromium
+# (scripts/system-packages.sh installs Chromium when run as root on Debian).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+PLAYGROUND := playground/node_modules/.installed
+CLIENTS := clients/node_modules/.installed
+CODEGEN := .venv-codegen/.installed
+
+.PHONY: serve test lint system-packages bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,23 +19,46 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# GraphiQL and its explorer from the npm registry, served by the gateway. Without npm the
+# playground loads the same files from unpkg.com instead (the page and the banner say so).
+$(PLAYGROUND): playground/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix playground --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm not found: the playground will load GraphiQL from unpkg.com (needs internet)"; \
+	fi
+
+# The client and schema tools the tests run (tests/clients).
+$(CLIENTS): clients/package-lock.json
+	npm ci --prefix clients --no-audit --no-fund --loglevel=error
+	touch $@
+
+# ariadne-codegen pins an older graphql-core than Strawberry, so it gets a virtualenv of its own.
+$(CODEGEN): clients/python/requirements.txt
+	$(PYTHON) -m venv .venv-codegen
+	.venv-codegen/bin/pip install --quiet -r clients/python/requirements.txt
+	touch $@
+
+system-packages:
+	@scripts/system-packages.sh
+
 # A local server shows GraphQL's "Did you mean" suggestions; `GATEWAY_ENV=production make serve`
 # hides them as production does.
 GATEWAY_ENV ?= development
 
-serve: $(STAMP)
+serve: $(STAMP) $(PLAYGROUND)
 	GATEWAY_ENV=$(GATEWAY_ENV) $(BIN)/python -m app serve $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests scripts
-	$(BIN)/ruff format --check app tests scripts
+	$(BIN)/ruff check app tests scripts clients/python
+	$(BIN)/ruff format --check app tests scripts clients/python
 	$(BIN)/mypy app
 
-test: lint
+test: system-packages lint $(PLAYGROUND) $(CLIENTS) $(CODEGEN)
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_pagination.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-codegen playground/node_modules clients/node_modules .pytest_cache .ruff_cache

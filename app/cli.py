@@ -114,16 +114,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = replace(settings, public_base_url=address)
     upgrade(settings.database_url)
     key = asyncio.run(_first_key(settings))
-    if key is not None:
-        # The one place a key is ever printed: the first start of a fresh database.
-        print(
-            "\n  A test-mode secret key was created for the default account (shown once):\n\n"
-            f"    {key}\n\n"
-            f"  GraphiQL: {address}/graphql  (add the header  Authorization: Bearer <key>)\n",
-            flush=True,
-        )
-    else:
-        print(f"\n  GraphiQL: {address}/graphql\n", flush=True)
+    print(_banner(address, key), flush=True)
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -135,6 +126,39 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _banner(address: str, key: str | None) -> str:
+    """What `serve` prints at start: where the playground is and where the test key goes."""
+    from app.web.playground import Playground
+
+    lines = [""]
+    if key is not None:
+        # The one place a key is ever printed: the first start of a fresh database.
+        lines += [
+            "  A test-mode secret key was created for the default account (shown once):",
+            "",
+            f"    {key}",
+            "",
+        ]
+    lines.append(f"  Playground (GraphiQL): {address}/graphql")
+    if key is not None:
+        lines += [
+            "    Paste the key into its Test key box (kept in the page only), then run the first",
+            "    tab, CreateVerificationSession.",
+        ]
+    else:
+        lines += [
+            "    Paste a test key into its Test key box; make one with",
+            "    `.venv/bin/python -m app keys create --mode test`.",
+        ]
+    if not Playground().offline:
+        lines += [
+            "    GraphiQL's files are not installed here (Node.js/npm not found), so the page",
+            "    loads them from unpkg.com and needs internet. Install Node.js 20 and run",
+            "    `make serve` again to serve them offline.",
+        ]
+    return "\n".join([*lines, ""])
 
 
 async def _first_key(settings: Settings) -> str | None:

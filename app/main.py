@@ -21,6 +21,7 @@ from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint
 from app.web.hosted import hosted_routes
 from app.web.idempotency import Idempotency
+from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
 from app.worker import Worker
@@ -37,6 +38,7 @@ def create_app(
     engine = engine or create_engine(settings.database_url)
     live_verifier = load_verifier(settings.verifier)
     rate_limiter = RateLimiter.from_settings(settings)
+    playground = Playground()
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
         settings=settings,
@@ -44,6 +46,7 @@ def create_app(
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
         idempotency=Idempotency(engine=engine),
+        playground=playground,
     )
     worker = Worker(
         engine=engine,
@@ -82,6 +85,7 @@ def create_app(
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
             *hosted_routes(engine=engine, settings=settings),
+            *playground.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -579,7 +579,7 @@ def test_serve_on_a_fresh_database_prints_a_working_key_once(cli: Cli) -> None:
     served.assert_stopped_cleanly(signal.SIGTERM)
     assert SECRET_TEST_KEY.match(key)
     assert f"\n    {key}\n" in served.stdout
-    assert f"GraphiQL: {served.base_url}/graphql" in served.stdout
+    assert f"Playground (GraphiQL): {served.base_url}/graphql" in served.stdout
     assert served.stdout.count(key) == 1
     assert session["url"].startswith(f"{served.base_url}/verify/")
     assert page.status_code == 200
@@ -608,7 +608,7 @@ def test_serve_prints_no_key_on_a_second_start(cli: Cli) -> None:
     second.assert_stopped_cleanly(signal.SIGINT)
     assert second.banner_key() is None
     assert "sk_" not in second.stdout
-    assert f"GraphiQL: {second.base_url}/graphql" in second.stdout
+    assert f"Playground (GraphiQL): {second.base_url}/graphql" in second.stdout
     assert listed == {"verificationSessions": {"nodes": [], "totalCount": 0}}
 
 
@@ -620,7 +620,7 @@ def test_serve_prints_no_key_when_keys_exist_already(cli: Cli) -> None:
         pass
     # then
     assert served.banner_key() is None
-    assert f"GraphiQL: {served.base_url}/graphql" in served.stdout
+    assert f"Playground (GraphiQL): {served.base_url}/graphql" in served.stdout
 
 
 def test_serve_without_database_url_uses_gateway_sqlite3_in_the_working_directory(

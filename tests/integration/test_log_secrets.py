@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.cli import _banner
 from app.domain import ids
 from app.migrations import upgrade
 from tests.conftest import BACKENDS, Database, free_port, fresh_database_url
@@ -281,7 +282,7 @@ def test_a_full_lifecycle_logs_no_secret_and_every_line_carries_its_request(
     # and the output is whole log records, one a line, besides the banner `serve` prints
     assert output.endswith("\n")
     lines = output.splitlines()
-    banner = ["", f"  GraphiQL: {gateway.base_url}/graphql", ""]
+    banner = _banner(gateway.base_url, None).splitlines()
     assert [line for line in lines if not LOG_RECORD.match(line)] == banner
     assert "Traceback" not in output
     print(f"{len(client.exchanges)} requests, {len(secrets)} secrets, {len(lines)} log lines")

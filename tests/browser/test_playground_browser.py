@@ -1,0 +1,196 @@
+"""The playground in a real browser: Debian's Chromium, driven through chromium-driver by Selenium.
+
+Loads GraphiQL from a live server, with every file from that server (no internet), opens the
+saved operations as tabs, runs the first one with a test key typed into the page, and sees the
+new session in the response pane; and shows that no key typed into the page, in the key box or
+in a tab's Headers pane, is kept in the browser. A screenshot is kept in test-artifacts/.
+
+Selenium is given the driver and browser paths, so it never looks for or downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from app.web.playground import Playground
+from tests.conftest import Api
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# As root, and with no network beyond localhost: no sandbox, and none of Chromium's own traffic.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,900",
+)
+WAIT_SECONDS = 20
+
+# What the browser kept for the page's origin: Web Storage of both kinds, cookies, and the names
+# of its IndexedDB databases.
+KEPT = """
+const done = arguments[arguments.length - 1];
+const dump = (storage) => Object.keys(storage).map((key) => key + "=" + storage.getItem(key));
+indexedDB.databases().then((databases) => done(JSON.stringify({
+  local: dump(localStorage), session: dump(sessionStorage), cookies: document.cookie,
+  indexedDB: databases.map((database) => database.name),
+})));
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} missing: install Debian's chromium and chromium-driver "
+            "(`apt-get install chromium chromium-driver`; .ci/run and `make test` do it as root)"
+        )
+    # Selenium is handed both paths; SE_OFFLINE also keeps its Selenium Manager off the network.
+    os.environ["SE_OFFLINE"] = "true"
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_script_timeout(WAIT_SECONDS)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver: webdriver.Chrome, condition: Callable[[Any], Any], what: str) -> Any:
+    return WebDriverWait(driver, WAIT_SECONDS).until(condition, message=f"waiting for {what}")
+
+
+def editor_text(driver: webdriver.Chrome, selector: str) -> str:
+    """The whole text of the CodeMirror editor under `selector` (not only its visible lines)."""
+    text: str = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.CodeMirror.getValue() : '';",
+        f"{selector} .CodeMirror",
+    )
+    return text
+
+
+def open_playground(driver: webdriver.Chrome, base_url: str) -> list[str]:
+    """Load the page, wait for GraphiQL's tabs, and return their titles."""
+    driver.get(f"{base_url}/graphql")
+    wait_for(
+        driver,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".graphiql-tab")) > 1,
+        "GraphiQL's tabs",
+    )
+    return [tab.text for tab in driver.find_elements(By.CSS_SELECTOR, ".graphiql-tab")]
+
+
+def kept_in_browser(driver: webdriver.Chrome) -> str:
+    kept: str = driver.execute_async_script(KEPT)
+    return kept
+
+
+def test_playground_runs_a_saved_operation_offline(browser: webdriver.Chrome, api: Api) -> None:
+    # given: a fresh browser profile on the playground of a live server
+    browser.delete_all_cookies()
+    titles = open_playground(browser, api.server.base_url)
+    # then: every saved operation is a ready tab, the first one create
+    assert titles == [tab["name"] for tab in Playground().operations()]
+    assert titles[0] == "CreateVerificationSession"
+    assert '"clientReferenceId": "user_42"' in editor_text(browser, ".graphiql-editor-tool")
+    # and the explorer pane is open beside the editors
+    wait_for(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".graphiql-explorer-root"), "explorer"
+    )
+
+    # when: a newcomer pastes the test key into the page and runs the first tab
+    browser.find_element(By.ID, "test-key").send_keys(api.key)
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+    response = wait_for(
+        browser,
+        lambda d: editor_text(d, ".graphiql-response") or None,
+        "the response pane",
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "playground.png"))
+
+    # then: the page shows the session the server created for that key's account
+    payload = json.loads(response)["data"]["createVerificationSession"]
+    assert payload["userErrors"] == []
+    session = payload["verificationSession"]
+    assert session["id"].startswith("vs_")
+    assert session["status"] == "REQUIRES_INPUT"
+    listed = api.gql("{ verificationSessions(first: 5) { edges { node { id } } } }")
+    assert [edge["node"]["id"] for edge in listed["verificationSessions"]["edges"]] == [
+        session["id"]
+    ]
+    # and every file the page loaded came from the gateway itself
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((entry) => entry.name)"
+    )
+    assert any(url.endswith("/playground/vendor/graphiql.js") for url in loaded)
+    assert [url for url in loaded if not url.startswith(api.server.base_url)] == []
+    # with no script error and no Content-Security-Policy violation on the way
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+
+
+def test_playground_docs_pane_shows_the_schema(browser: webdriver.Chrome, api: Api) -> None:
+    # given
+    open_playground(browser, api.server.base_url)
+    # when
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='Show Documentation Explorer']").click()
+    # then: the docs pane lists the root types, read by introspection
+    docs = wait_for(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".graphiql-doc-explorer"),
+        "the docs pane",
+    )[0]
+    wait_for(browser, lambda d: "Mutation" in docs.text, "the root types")
+    assert "Query" in docs.text
+
+
+def test_playground_keeps_no_key_in_the_browser(browser: webdriver.Chrome, api: Api) -> None:
+    # given: the key typed into the key box, and another into a tab's Headers pane
+    header_key = api.new_key()
+    open_playground(browser, api.server.base_url)
+    browser.find_element(By.ID, "test-key").send_keys(api.key)
+    browser.find_element(By.XPATH, "//button[normalize-space()='Headers']").click()
+    browser.execute_script(
+        "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) "
+        ".CodeMirror').CodeMirror.setValue(arguments[0])",
+        json.dumps({"Authorization": f"Bearer {header_key}"}),
+    )
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+    wait_for(browser, lambda d: editor_text(d, ".graphiql-response") or None, "the response")
+    time.sleep(1)  # GraphiQL writes its tab state half a second after a change
+    # then: neither key is kept by the browser, before or after a reload
+    assert "sk_test_" not in kept_in_browser(browser)
+    open_playground(browser, api.server.base_url)
+    kept = kept_in_browser(browser)
+    assert "graphiql:tabState" in kept  # the tabs are kept: the check reads the right place
+    assert api.key not in kept
+    assert header_key not in kept
+    # and the reloaded page's key box is empty
+    assert browser.find_element(By.ID, "test-key").get_attribute("value") == ""
