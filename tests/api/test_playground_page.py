@@ -15,6 +15,9 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
+from app.cli import _banner
 from app.web.playground import PLAYGROUND_DIR, TAB_ORDER, VENDOR, Playground
 from tests.conftest import Api
 
@@ -104,3 +107,18 @@ def test_recorded_integrity_matches_the_installed_files() -> None:
         assert recorded[name]["integrity"] == f"sha384-{digest}", name
         version = lock["packages"][f"node_modules/{vendor.package}"]["version"]
         assert recorded[name]["version"] == version, name
+
+
+def test_serve_banner_says_where_the_key_goes_and_what_the_page_falls_back_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given / when: served with GraphiQL's files installed, then without them
+    installed = _banner("http://127.0.0.1:8000", "sk_test_example")
+    monkeypatch.setattr(Playground, "offline", property(lambda self: False))
+    missing = _banner("http://127.0.0.1:8000", None)
+    # then
+    assert "Playground (GraphiQL): http://127.0.0.1:8000/graphql" in installed
+    assert "Paste the key into its Test key box" in installed
+    assert "unpkg.com" not in installed
+    assert "keys create --mode test" in missing
+    assert "loads them from unpkg.com and needs internet" in missing

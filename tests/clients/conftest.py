@@ -55,7 +55,7 @@ def run_tool(
 
 
 def run_node(
-    script: Path, *, url: str, key: str, timeout: float = 120
+    script: Path, *, url: str, key: str, timeout: float = 120, expect_success: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run a Node script against a live gateway: it gets GATEWAY_URL (the /graphql endpoint) and
     GATEWAY_KEY (a test-mode secret key) in its environment."""
@@ -64,4 +64,5 @@ def run_node(
         cwd=script.parent,
         env={"GATEWAY_URL": f"{url}/graphql", "GATEWAY_KEY": key},
         timeout=timeout,
+        expect_success=expect_success,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tests.clients.conftest import CLIENTS, run_node, run_tool
+from tests.clients.conftest import CLIENTS, run_node
 from tests.conftest import Api
 
 APOLLO = CLIENTS / "apollo" / "apollo.mjs"
@@ -45,12 +45,8 @@ def test_apollo_pages_every_session_into_one_cached_connection(api: Api) -> None
 
 def test_apollo_script_exits_non_zero_when_the_gateway_refuses_it(api: Api) -> None:
     # when: the script runs with a key the gateway does not know
-    result = run_tool(
-        ["node", APOLLO],
-        cwd=APOLLO.parent,
-        env={"GATEWAY_URL": f"{api.server.base_url}/graphql", "GATEWAY_KEY": "sk_test_unknown"},
-        timeout=60,
-        expect_success=False,
+    result = run_node(
+        APOLLO, url=api.server.base_url, key="sk_test_unknown", timeout=60, expect_success=False
     )
     # then: it fails on the first request, creating nothing
     assert result.returncode == 1

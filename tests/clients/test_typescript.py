@@ -271,12 +271,8 @@ def test_compiled_example_exits_non_zero_when_the_gateway_refuses_it(
     api: Api, example_js: Path
 ) -> None:
     # when: the example runs with a key the gateway does not know
-    result = run_tool(
-        ["node", example_js],
-        cwd=example_js.parent,
-        env={"GATEWAY_URL": f"{api.server.base_url}/graphql", "GATEWAY_KEY": "sk_test_unknown"},
-        timeout=60,
-        expect_success=False,
+    result = run_node(
+        example_js, url=api.server.base_url, key="sk_test_unknown", timeout=60, expect_success=False
     )
     # then: it fails, saying why
     assert result.returncode == 1
