@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if ! command -v npm >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)'; then
+if ! command -v npm >/dev/null || ! node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)'; then
   echo "Node.js 20 or newer with npm is needed (https://nodejs.org); found: $(node --version 2>/dev/null || echo none)" >&2
   exit 1
 fi
