@@ -53,6 +53,7 @@ class Settings:
         node_budget: Most connection nodes an operation may ask for (GitHub's rule, see
             `app.schema.limits`).
         max_errors: Most errors in one response.
+        max_body_bytes: Largest POST body /graphql reads; a larger one gets 413.
     """
 
     database_url: str
@@ -75,6 +76,7 @@ class Settings:
     max_directives_per_field: int = 5
     node_budget: int = 50_000
     max_errors: int = 20
+    max_body_bytes: int = 1_000_000
 
     @property
     def development(self) -> bool:
@@ -148,6 +150,7 @@ class Settings:
             ),
             node_budget=_count(env, "NODE_BUDGET", cls.node_budget, 1, 1_000_000_000),
             max_errors=_count(env, "MAX_ERRORS", cls.max_errors, 2, 1000),
+            max_body_bytes=_count(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 100_000_000),
         )
 
 

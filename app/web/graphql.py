@@ -92,7 +92,9 @@ class GraphQLEndpoint:
                 and "query" not in request.query_params
             ):
                 return self.playground.page()
-            query, variables, operation_name = await _read_request(request)
+            query, variables, operation_name = await _read_request(
+                request, self.settings.max_body_bytes
+            )
             principal = await self._principal(request)
             if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
                 return limited
@@ -229,7 +231,9 @@ def _request_error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+async def _read_request(
+    request: Request, max_body_bytes: int
+) -> tuple[str, dict[str, Any] | None, str | None]:
     if request.method == "GET":
         params = request.query_params
         variables = (
@@ -249,7 +253,7 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
             "UNSUPPORTED_MEDIA_TYPE",
         )
     try:
-        data = json.loads(await request.body())
+        data = json.loads(await _body(request, max_body_bytes))
     except (ValueError, UnicodeDecodeError):
         raise RequestError(400, "The request body is not valid JSON.") from None
     except RecursionError:
@@ -273,6 +277,25 @@ async def _read_request(request: Request) -> tuple[str, dict[str, Any] | None, s
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be a JSON object.")
     return _query(data.get("query")), variables, operation_name
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes: past it (by Content-Length, or as a
+    chunked body streams in) the request gets 413 and the rest is never read."""
+    too_large = RequestError(
+        413,
+        f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
+        "PAYLOAD_TOO_LARGE",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 def _query(value: object) -> str:

@@ -293,6 +293,70 @@ def test_post_that_is_not_a_graphql_request_is_400(api: Api, content: bytes, mes
     }
 
 
+def assert_too_large(response: httpx.Response, limit: int) -> None:
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": [
+            {
+                "message": f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
+                "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+            }
+        ]
+    }
+
+
+def padded(size: int) -> bytes:
+    """A valid request body of exactly `size` bytes: `{ __typename }` and a run of spaces."""
+    start, end = b'{"query": "{ __typename }', b'"}'
+    return start + b" " * (size - len(start) - len(end)) + end
+
+
+def test_post_body_at_the_limit_is_read(api: Api) -> None:
+    # when
+    limit = api.server.settings.max_body_bytes
+    response = api.http.post(
+        "/graphql",
+        content=padded(limit),
+        headers={**bearer(api), "Content-Type": "application/json"},
+    )
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_post_body_over_the_limit_is_413(api: Api) -> None:
+    # when
+    limit = api.server.settings.max_body_bytes
+    response = api.http.post(
+        "/graphql",
+        content=padded(limit + 1),
+        headers={**bearer(api), "Content-Type": "application/json"},
+    )
+    # then
+    assert_too_large(response, limit)
+
+
+def test_chunked_body_over_the_limit_is_413(api: Api) -> None:
+    # given: a body of unknown length (no Content-Length), twice the limit
+    limit = api.server.settings.max_body_bytes
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "{ __typename }'
+        for _ in range(2 * limit // 64_000 + 1):
+            yield b" " * 64_000
+        yield b'"}'
+
+    # when
+    response = api.http.post(
+        "/graphql",
+        content=chunks(),
+        headers={**bearer(api), "Content-Type": "application/json"},
+    )
+    # then
+    assert "content-length" not in response.request.headers
+    assert_too_large(response, limit)
+
+
 # --- GraphQL errors and the two response media types -------------------------------------------
 
 

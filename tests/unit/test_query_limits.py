@@ -265,6 +265,7 @@ def test_limits_are_read_from_the_environment() -> None:
             "MAX_DIRECTIVES_PER_FIELD": "2",
             "NODE_BUDGET": "1000",
             "MAX_ERRORS": "5",
+            "MAX_BODY_BYTES": "2048",
         }
     )
     # then
@@ -276,7 +277,8 @@ def test_limits_are_read_from_the_environment() -> None:
         settings.max_directives_per_field,
         settings.node_budget,
         settings.max_errors,
-    ) == (20, 0, 800, 2, 1000, 5)
+        settings.max_body_bytes,
+    ) == (20, 0, 800, 2, 1000, 5, 2048)
 
 
 @pytest.mark.parametrize(
@@ -290,6 +292,7 @@ def test_limits_are_read_from_the_environment() -> None:
         ("MAX_DIRECTIVES_PER_FIELD", "1.5", "MAX_DIRECTIVES_PER_FIELD must be a whole number"),
         ("NODE_BUDGET", "0", "NODE_BUDGET must be between 1 and 1000000000"),
         ("MAX_ERRORS", "1", "MAX_ERRORS must be between 2 and 1000"),
+        ("MAX_BODY_BYTES", "1000", "MAX_BODY_BYTES must be between 1024 and 100000000"),
     ],
 )
 def test_a_bad_limit_names_its_variable(name: str, value: str, message: str) -> None:
