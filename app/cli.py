@@ -154,8 +154,8 @@ def _banner(address: str, key: str | None) -> str:
         ]
     if not Playground().offline:
         lines += [
-            "    GraphiQL's files are not installed here (Node.js/npm not found), so the page",
-            "    loads them from unpkg.com and needs internet. Install Node.js 20 and run",
+            "    GraphiQL's files are not installed here (no npm, or `npm ci` failed), so the",
+            "    page loads them from unpkg.com and needs internet. Install Node.js 20 and run",
             "    `make serve` again to serve them offline.",
         ]
     return "\n".join([*lines, ""])

@@ -115,9 +115,9 @@ class Playground:
             if offline
             else (
                 '<p class="notice" role="status">GraphiQL is loading from unpkg.com because its '
-                "files are not installed here (Node.js and npm were not found when the server was "
-                "set up). Install Node.js 20 and run <code>make serve</code> again to serve them "
-                "offline.</p>"
+                "files are not installed here (no npm, or <code>npm ci</code> failed, when the "
+                "server was set up). Install Node.js 20 and run <code>make serve</code> again to "
+                "serve them offline.</p>"
             )
         )
         body = (
