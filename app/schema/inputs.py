@@ -201,7 +201,7 @@ MAX_EVENT_TYPES = 20
 class EventFilter:
     types: list[str] | None = strawberry.field(
         default=None,
-        description=f"Only events of these types, e.g. `identity.verification_session.verified`; at most {MAX_EVENT_TYPES}.",
+        description=f"Only events of these types, e.g. `identity.verification_session.verified`; 1 to {MAX_EVENT_TYPES} types (null or omitted: every type).",
     )
     verification_session: strawberry.ID | None = strawberry.field(
         default=None, description="Only events of this session (`vs_…`)."

@@ -305,10 +305,17 @@ class Query:
         context = info.context
         scope = context.reader()
         page = _page(first, after, last, before, decode=decode_sequence_cursor)
-        if filter and filter.types is not None and len(filter.types) > MAX_EVENT_TYPES:
-            raise bad_user_input(
-                f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, got {len(filter.types)}."
-            )
+        if filter and filter.types is not None:
+            # An empty list would match no event at all; null (or no `types`) means every type.
+            if not filter.types:
+                raise bad_user_input(
+                    "`filter.types` must hold at least 1 type; omit it or pass null for every type."
+                )
+            if len(filter.types) > MAX_EVENT_TYPES:
+                raise bad_user_input(
+                    f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, "
+                    f"got {len(filter.types)}."
+                )
         conditions = event_store.EventFilter(
             types=filter.types if filter else None,
             session_id=filter.verification_session if filter else None,

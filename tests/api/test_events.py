@@ -481,6 +481,19 @@ def test_events_filter_accepts_twenty_types_and_rejects_more(api: Api) -> None:
     assert message == "`filter.types` may hold at most 20 types, got 21."
 
 
+def test_events_filter_rejects_an_empty_types_list(api: Api, create_session: CreateSession) -> None:
+    # given
+    create_session()
+    # when: an empty list, which would match nothing, and null, which means every type
+    message = bad_user_input(api, EVENTS, {"filter": {"types": []}})
+    every = events_page(api, filter={"types": None})
+    # then
+    assert (
+        message == "`filter.types` must hold at least 1 type; omit it or pass null for every type."
+    )
+    assert [event["type"] for event in every["nodes"]] == [CREATED]
+
+
 def test_events_filter_by_session(api: Api, create_session: CreateSession) -> None:
     # given
     one, two = create_session(), create_session()
