@@ -132,25 +132,24 @@ def _banner(address: str, key: str | None) -> str:
     """What `serve` prints at start: where the playground is and where the test key goes."""
     from app.web.playground import Playground
 
-    lines = [""]
-    if key is not None:
+    if key is None:
+        lines = [
+            "",
+            f"  Playground (GraphiQL): {address}/graphql",
+            "    Paste a test key into its Test key box; make one with",
+            "    `.venv/bin/python -m app keys create --mode test`.",
+        ]
+    else:
         # The one place a key is ever printed: the first start of a fresh database.
-        lines += [
+        lines = [
+            "",
             "  A test-mode secret key was created for the default account (shown once):",
             "",
             f"    {key}",
             "",
-        ]
-    lines.append(f"  Playground (GraphiQL): {address}/graphql")
-    if key is not None:
-        lines += [
+            f"  Playground (GraphiQL): {address}/graphql",
             "    Paste the key into its Test key box (kept in the page only), then run the first",
             "    tab, CreateVerificationSession.",
-        ]
-    else:
-        lines += [
-            "    Paste a test key into its Test key box; make one with",
-            "    `.venv/bin/python -m app keys create --mode test`.",
         ]
     if not Playground().offline:
         lines += [

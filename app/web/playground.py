@@ -80,9 +80,10 @@ class Playground:
     def __init__(self, root: Path = PLAYGROUND_DIR) -> None:
         self.root = root
 
-    @property
+    @cached_property
     def offline(self) -> bool:
-        """Whether every vendor file is installed, so the page needs no internet."""
+        """Whether every vendor file is installed, so the page needs no internet (read once, as
+        the serve banner reads it)."""
         return all(self._installed(vendor).is_file() for vendor in VENDOR.values())
 
     def routes(self) -> list[Route]:
@@ -96,6 +97,20 @@ class Playground:
     def page(self) -> Response:
         """The page; it loads the vendor files from this server, or from unpkg.com when they are
         not installed."""
+        return HTMLResponse(
+            self._html,
+            headers={
+                "Content-Security-Policy": LOCAL_POLICY if self.offline else CDN_POLICY,
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @cached_property
+    def _html(self) -> str:
+        """index.html with the vendor tags (and, when they come from unpkg.com, a notice saying
+        so) filled in; built on first use."""
         offline = self.offline
         tags = []
         for name, vendor in VENDOR.items():
@@ -120,25 +135,17 @@ class Playground:
                 "serve them offline.</p>"
             )
         )
-        body = (
+        return (
             (self.root / "index.html")
             .read_text(encoding="utf-8")
             .replace("<!-- vendor -->", "\n    ".join(tags))
             .replace("<!-- notice -->", notice)
         )
-        policy = LOCAL_POLICY if offline else CDN_POLICY
-        return HTMLResponse(
-            body,
-            headers={
-                "Content-Security-Policy": policy,
-                "Cache-Control": "no-store",
-                "Referrer-Policy": "no-referrer",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
 
+    @cached_property
     def operations(self) -> list[dict[str, Any]]:
-        """The saved operations as tabs: name, query and variables (as the JSON text shown)."""
+        """The saved operations as tabs: name, query and variables (as the JSON text shown);
+        read on first use."""
         folder = self.root / "operations"
         names = sorted(path.stem for path in folder.glob("*.graphql"))
         ordered = [name for name in TAB_ORDER if name in names]
@@ -158,7 +165,7 @@ class Playground:
         return tabs
 
     async def _operations(self, request: Request) -> Response:
-        return JSONResponse(self.operations(), headers={"Cache-Control": "no-cache"})
+        return JSONResponse(self.operations, headers={"Cache-Control": "no-cache"})
 
     async def _vendor(self, request: Request) -> Response:
         vendor = VENDOR.get(request.path_params["name"])

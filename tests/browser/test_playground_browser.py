@@ -116,7 +116,7 @@ def test_playground_runs_a_saved_operation_offline(browser: webdriver.Chrome, ap
     browser.delete_all_cookies()
     titles = open_playground(browser, api.server.base_url)
     # then: every saved operation is a ready tab, the first one create
-    assert titles == [tab["name"] for tab in Playground().operations()]
+    assert titles == [tab["name"] for tab in Playground().operations]
     assert titles[0] == "CreateVerificationSession"
     assert '"clientReferenceId": "user_42"' in editor_text(browser, ".graphiql-editor-tool")
     # and the explorer pane is open beside the editors
