@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from app.db import create_engine
+from app.db import Reader, create_engine
 from app.schema import build_schema
 from app.settings import Settings
 from app.verifiers import load_verifier
@@ -36,6 +36,7 @@ def create_app(
         VerifierError: the VERIFIER setting names nothing usable (checked at start, not later).
     """
     engine = engine or create_engine(settings.database_url)
+    reader = Reader(engine)
     live_verifier = load_verifier(settings.verifier)
     rate_limiter = RateLimiter.from_settings(settings)
     playground = Playground()
@@ -43,6 +44,7 @@ def create_app(
         schema=build_schema(settings),
         settings=settings,
         engine=engine,
+        reader=reader,
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
         idempotency=Idempotency(engine=engine),
@@ -66,6 +68,7 @@ def create_app(
             if task is not None:
                 await worker.shut_down(task)
             await rate_limiter.close()
+            await reader.close()
             await engine.dispose()
 
     middleware = [Middleware(RequestIdMiddleware)]

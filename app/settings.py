@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 GATEWAY_ENVS = ("production", "development")
+GRAPHQL_EXECUTIONS = ("compiled", "reference")
 
 
 class SettingsError(ValueError):
@@ -54,6 +55,9 @@ class Settings:
             `app.schema.limits`).
         max_errors: Most errors in one response.
         max_body_bytes: Largest POST body /graphql reads; a larger one gets 413.
+        graphql_execution: `compiled` (queries run as plans compiled once per document, falling
+            back to graphql-core for anything a plan does not cover) or `reference` (graphql-core
+            only). Both answer the same; `reference` is the switch to turn the compiler off.
     """
 
     database_url: str
@@ -77,6 +81,7 @@ class Settings:
     node_budget: int = 50_000
     max_errors: int = 20
     max_body_bytes: int = 1_000_000
+    graphql_execution: str = "compiled"
 
     @property
     def development(self) -> bool:
@@ -106,6 +111,12 @@ class Settings:
         if gateway_env not in GATEWAY_ENVS:
             raise SettingsError(
                 f"GATEWAY_ENV must be one of {', '.join(GATEWAY_ENVS)}, got {gateway_env!r}"
+            )
+        graphql_execution = env.get("GRAPHQL_EXECUTION") or cls.graphql_execution
+        if graphql_execution not in GRAPHQL_EXECUTIONS:
+            raise SettingsError(
+                f"GRAPHQL_EXECUTION must be one of {', '.join(GRAPHQL_EXECUTIONS)}, "
+                f"got {graphql_execution!r}"
             )
         cors_origins = tuple(
             origin.strip().rstrip("/")
@@ -151,6 +162,7 @@ class Settings:
             node_budget=_count(env, "NODE_BUDGET", cls.node_budget, 1, 1_000_000_000),
             max_errors=_count(env, "MAX_ERRORS", cls.max_errors, 2, 1000),
             max_body_bytes=_count(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 100_000_000),
+            graphql_execution=graphql_execution,
         )
 
 

@@ -6,13 +6,15 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.pagination import DEFAULT_PAGE_SIZE
+from app.schema.compiler import Compiler
 from app.schema.errors import is_unexpected
 from app.schema.events import Event
-from app.schema.limits import QueryLimits, limits_extension
+from app.schema.limits import QueryLimiter, QueryLimits, _LimitsExtension, limits_extension
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.reports import VerificationReport
@@ -24,6 +26,12 @@ logger = logging.getLogger("app.graphql")
 
 
 class GatewaySchema(strawberry.Schema):
+    """The Strawberry schema, with the query limiter its extension enforces and the compiler of
+    its query plans (`app.web.graphql` runs both)."""
+
+    limiter: QueryLimiter
+    compiler: Compiler
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -42,22 +50,32 @@ def build_schema(settings: Settings | None = None) -> GatewaySchema:
     """The schema with the query limits of `settings` (the defaults when None, which is all the
     SDL export needs: limits and suggestions do not change the SDL)."""
     settings = settings or Settings.from_environ({})
-    limits = QueryLimits(
-        max_depth=settings.max_query_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        max_directives=settings.max_directives_per_field,
-        node_budget=settings.node_budget,
-        max_errors=settings.max_errors,
-        default_page_size=DEFAULT_PAGE_SIZE,
-        hide_suggestions=not settings.development,
+    limiter = QueryLimiter(
+        QueryLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_directives=settings.max_directives_per_field,
+            node_budget=settings.node_budget,
+            max_errors=settings.max_errors,
+            default_page_size=DEFAULT_PAGE_SIZE,
+            hide_suggestions=not settings.development,
+        )
     )
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[VerificationSession, VerificationReport, Event],
-        extensions=[limits_extension(limits)],
+        extensions=[limits_extension(limiter)],
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=not settings.development
         ),
     )
+    # A compiled plan replaces Strawberry's execution, whose extension hooks around execution and
+    # around each resolver it would then skip: only parsing and validation may be hooked.
+    for hook in ("on_operation", "on_execute", "resolve", "get_results"):
+        if getattr(_LimitsExtension, hook) is not getattr(SchemaExtension, hook):
+            raise TypeError(f"the compiled path does not run extension hook {hook}")
+    schema.limiter = limiter
+    schema.compiler = Compiler(schema._schema)
+    return schema

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
+from app.db import Reader
 from app.domain.access import Principal, Scope
 from app.schema.errors import forbidden, unauthenticated
 from app.settings import Settings
@@ -21,6 +22,8 @@ CLIENT_SECRET_FORBIDDEN = (
 @dataclass(frozen=True)
 class Context:
     engine: AsyncEngine
+    # Reads that serve the request (lean, see app.db.Reader); writes and counts use `engine`.
+    db: Reader
     settings: Settings
     principal: Principal | None
     live_verifier_available: bool = False

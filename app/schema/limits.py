@@ -86,10 +86,9 @@ class QueryLimits:
     cache_size: int = 128
 
 
-def limits_extension(limits: QueryLimits) -> Callable[[], SchemaExtension]:
+def limits_extension(limiter: QueryLimiter) -> Callable[[], SchemaExtension]:
     """A factory for `strawberry.Schema(extensions=[...])`: one extension per request, all of
-    them sharing the caches."""
-    limiter = QueryLimiter(limits)
+    them sharing the limiter's caches."""
     return lambda: _LimitsExtension(limiter)
 
 

@@ -5,16 +5,12 @@ queries, not 101)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from app.db import read_session
-from app.models import VerificationReport, VerificationSession
 from app.schema.context import Context
 from app.store import reports, sessions
-
-Row = TypeVar("Row")
 
 
 def _loader(
@@ -29,17 +25,16 @@ def _loader(
         async def load(keys: Sequence[str]) -> list[Any]:
             if scope is None:
                 return [None for _ in keys]
-            async with read_session(context.engine) as db:
-                found = await fetch(db, scope=scope, **{ids_argument: list(keys)})
+            found = await fetch(context.db, scope=scope, **{ids_argument: list(keys)})
             return [found.get(key) for key in keys]
 
         context.loaders[name] = DataLoader(load_fn=load)
     return context.loaders[name]
 
 
-def session_loader(context: Context) -> DataLoader[str, VerificationSession | None]:
+def session_loader(context: Context) -> DataLoader[str, Any]:
     return _loader(context, "sessions", sessions.get_sessions, "session_ids")
 
 
-def report_loader(context: Context) -> DataLoader[str, VerificationReport | None]:
+def report_loader(context: Context) -> DataLoader[str, Any]:
     return _loader(context, "reports", reports.get_reports, "report_ids")

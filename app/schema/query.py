@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from app.db import read_session, write_session
+from app.db import Reader, write_session
 from app.domain import ids
 from app.models import VerificationSession as SessionRow
 from app.pagination import (
@@ -86,21 +86,21 @@ async def _fresh(context: Context, rows: list[SessionRow]) -> list[SessionRow]:
 async def _connection(
     context: Context,
     *,
-    fetch: Callable[[AsyncSession], Awaitable[Page[Row]]],
-    count: Callable[[AsyncSession], Awaitable[int]],
+    fetch: Callable[[Reader], Awaitable[Page[Row]]],
+    count: Callable[[AsyncConnection], Awaitable[int]],
     node: Callable[[Row], Item],
     cursor: Callable[[Row], str],
     prepare: Callable[[list[Row]], Awaitable[list[Row]]] | None = None,
 ) -> Connection[Item]:
     """A connection over one fetched page; `totalCount` runs `count` only when selected."""
-    async with read_session(context.engine) as db:
-        page = await fetch(db)
+    page = await fetch(context.db)
     if prepare is not None:
         page = replace(page, rows=await prepare(page.rows))
 
     async def total() -> int:
-        async with read_session(context.engine) as db:
-            return await count(db)
+        # A count is not bounded by a page: it runs on the engine, off the event loop.
+        async with context.engine.connect() as connection:
+            return await count(connection)
 
     return build_connection(page, node=node, cursor=cursor, count=total)
 
@@ -117,16 +117,16 @@ async def resolve_nodes(context: Context, object_ids: list[str]) -> list[Node | 
     for object_id in object_ids:
         by_prefix.setdefault(ids.prefix_of(object_id), []).append(object_id)
     found: dict[str, Node] = {}
-    async with read_session(context.engine) as db:
-        sessions = await store.get_sessions(
-            db, scope=scope, session_ids=by_prefix.get(ids.SESSION, [])
-        )
-        reports = await report_store.get_reports(
-            db, scope=scope, report_ids=by_prefix.get(ids.REPORT, [])
-        )
-        events = await event_store.get_events(
-            db, scope=scope, event_ids=by_prefix.get(ids.EVENT, [])
-        )
+    reader = context.db
+    sessions = await store.get_sessions(
+        reader, scope=scope, session_ids=by_prefix.get(ids.SESSION, [])
+    )
+    reports = await report_store.get_reports(
+        reader, scope=scope, report_ids=by_prefix.get(ids.REPORT, [])
+    )
+    events = await event_store.get_events(
+        reader, scope=scope, event_ids=by_prefix.get(ids.EVENT, [])
+    )
     to_session = _session(context)
     for row in await _fresh(context, list(sessions.values())):
         found[row.id] = to_session(row)
@@ -190,8 +190,7 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The session's ID (`vs_…`).")],
     ) -> VerificationSession | None:
         scope = info.context.session_reader(id)
-        async with read_session(info.context.engine) as db:
-            row = await store.get_session(db, scope=scope, session_id=id)
+        row = await store.get_session(info.context.db, scope=scope, session_id=id)
         if row is None:
             return None
         return _session(info.context)((await _fresh(info.context, [row]))[0])
@@ -220,7 +219,9 @@ class Query:
         conditions = _session_filter(filter)
         return await _connection(
             context,
-            fetch=lambda db: store.list_sessions(db, scope=scope, filter=conditions, page=page),
+            fetch=lambda reader: store.list_sessions(
+                reader, scope=scope, filter=conditions, page=page
+            ),
             count=lambda db: store.count_sessions(db, scope=scope, filter=conditions),
             node=_session(context),
             cursor=lambda row: encode_cursor(row.created, row.id),
@@ -236,8 +237,7 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The report's ID (`vr_…`).")],
     ) -> VerificationReport | None:
         scope = info.context.reader()
-        async with read_session(info.context.engine) as db:
-            found = await report_store.get_reports(db, scope=scope, report_ids=[id])
+        found = await report_store.get_reports(info.context.db, scope=scope, report_ids=[id])
         return VerificationReport.from_row(found[id]) if id in found else None
 
     @strawberry.field(
@@ -265,8 +265,8 @@ class Query:
         )
         return await _connection(
             context,
-            fetch=lambda db: report_store.list_reports(
-                db, scope=scope, filter=conditions, page=page
+            fetch=lambda reader: report_store.list_reports(
+                reader, scope=scope, filter=conditions, page=page
             ),
             count=lambda db: report_store.count_reports(db, scope=scope, filter=conditions),
             node=VerificationReport.from_row,
@@ -280,8 +280,7 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The event's ID (`evt_…`).")],
     ) -> Event | None:
         scope = info.context.reader()
-        async with read_session(info.context.engine) as db:
-            found = await event_store.get_events(db, scope=scope, event_ids=[id])
+        found = await event_store.get_events(info.context.db, scope=scope, event_ids=[id])
         return Event.from_row(found[id]) if id in found else None
 
     @strawberry.field(
@@ -323,7 +322,9 @@ class Query:
         )
         return await _connection(
             context,
-            fetch=lambda db: event_store.list_events(db, scope=scope, filter=conditions, page=page),
+            fetch=lambda reader: event_store.list_events(
+                reader, scope=scope, filter=conditions, page=page
+            ),
             count=lambda db: event_store.count_events(db, scope=scope, filter=conditions),
             node=Event.from_row,
             cursor=lambda row: encode_sequence_cursor(row.sequence or 0),

@@ -14,7 +14,8 @@ Metadata = NewType("Metadata", dict[str, Any])
 
 def serialize_datetime(value: datetime) -> str:
     """Always UTC, always six fractional digits, always `Z`: one precision for every use."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # An aware UTC value prints as `…ffffff+00:00`; the offset becomes the `Z`.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_datetime(value: object) -> datetime:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hmac
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import Query, Reader
 from app.domain import ids, keys
 from app.domain.access import Principal, Scope
 from app.models import Account, ApiKey, VerificationSession, utcnow
@@ -58,36 +61,70 @@ async def any_key_exists(db: AsyncSession) -> bool:
     return (await db.exec(select(ApiKey.key_hash).limit(1))).first() is not None
 
 
-async def authenticate(db: AsyncSession, *, key: str) -> Principal | None:
+_KEY = Query(
+    sa_select(col(ApiKey.account_id), col(ApiKey.livemode), col(ApiKey.restricted)).where(
+        col(ApiKey.key_hash) == bindparam("key_hash")
+    )
+)
+_SECRET = Query(
+    sa_select(
+        col(VerificationSession.account_id),
+        col(VerificationSession.livemode),
+        col(VerificationSession.client_secret),
+        col(VerificationSession.client_secret_expires_at),
+    ).where(col(VerificationSession.id) == bindparam("session_id"))
+)
+# Principals of API keys by digest, per reader (so per database). Keys are only ever inserted,
+# never changed or deleted (`create_key` is the one writer of `api_keys`), so a key found once
+# stands for the same principal for good; an unknown key is never remembered, so a key made by
+# another process works at once. Bounded: past the limit it starts over.
+_KNOWN_KEYS = 10_000
+
+
+async def authenticate(reader: Reader, *, key: str) -> Principal | None:
     """The principal an API key or a session's client secret stands for; None for a malformed,
     unknown, spent or expired one."""
     if "_secret_" in key:
-        return await _client_secret_principal(db, secret=key)
+        return await _client_secret_principal(reader, secret=key)
     if keys.parse_key(key) is None:
         return None
-    row = await db.get(ApiKey, keys.hash_key(key))
-    if row is None:
+    digest = keys.hash_key(key)
+    known: dict[str, Principal] = reader.memo.setdefault("api_keys", {})
+    principal = known.get(digest)
+    if principal is not None:
+        return principal
+    rows = await reader.all(_KEY, {"key_hash": digest})
+    if not rows:
         return None
-    return Principal(
-        scope=Scope(account_id=row.account_id, livemode=row.livemode),
-        restricted=row.restricted,
-        key_hash=row.key_hash,
+    account_id, livemode, restricted = rows[0]
+    principal = Principal(
+        scope=Scope(account_id=account_id, livemode=livemode),
+        restricted=restricted,
+        key_hash=digest,
     )
+    if len(known) >= _KNOWN_KEYS:
+        known.clear()
+    known[digest] = principal
+    return principal
 
 
-async def _client_secret_principal(db: AsyncSession, *, secret: str) -> Principal | None:
+async def _client_secret_principal(reader: Reader, *, secret: str) -> Principal | None:
+    # A client secret is checked afresh every time: submitting, expiry and refreshes change it.
     session_id = secret.partition("_secret_")[0]
     if ids.prefix_of(session_id) != ids.SESSION:
         return None
-    session = await db.get(VerificationSession, session_id)
-    if session is None or session.client_secret is None:
+    rows = await reader.all(_SECRET, {"session_id": session_id})
+    if not rows:
         return None
-    if not hmac.compare_digest(session.client_secret.encode(), secret.encode()):
+    account_id, livemode, client_secret, expires_at = rows[0]
+    if client_secret is None:
         return None
-    if session.client_secret_expires_at is None or session.client_secret_expires_at <= utcnow():
+    if not hmac.compare_digest(client_secret.encode(), secret.encode()):
+        return None
+    if expires_at is None or expires_at <= utcnow():
         return None
     return Principal(
-        scope=Scope(account_id=session.account_id, livemode=session.livemode),
+        scope=Scope(account_id=account_id, livemode=livemode),
         restricted=False,
-        session_id=session.id,
+        session_id=session_id,
     )

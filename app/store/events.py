@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, bindparam, func, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import Query, Reader
 from app.domain import events as event_rules
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.lifecycle import EventType
 from app.models import Event, VerificationSession, utcnow
 from app.pagination import PageRequest
-from app.store import keyset
+from app.store import keyset, reads
 from app.store.keyset import Page
 
 
@@ -72,35 +76,63 @@ async def record_event(
     return event
 
 
-async def get_events(
-    db: AsyncSession, *, scope: Scope, event_ids: Sequence[str]
-) -> dict[str, Event]:
-    wanted = [event_id for event_id in event_ids if ids.prefix_of(event_id) == ids.EVENT]
-    if not wanted:
-        return {}
-    statement = select(Event).where(col(Event.id).in_(set(wanted)), *_scoped(scope))
-    return {row.id: row for row in (await db.exec(statement)).all()}
-
-
+RECORD = reads.Record(Event)
 _KEY = (col(Event.sequence),)
 
 
-async def list_events(
-    db: AsyncSession, *, scope: Scope, filter: EventFilter, page: PageRequest
-) -> Page[Event]:
-    conditions = [*_scoped(scope), *_filtered(filter)]
-    return await keyset.list_page(
-        db,
-        rows=select(Event).where(*conditions),
-        keys=select(col(Event.sequence)).where(*conditions),
-        key=_KEY,
-        page=page,
+@lru_cache(maxsize=128)
+def _by_ids(count: int) -> Query:
+    return Query(
+        sa_select(*RECORD.columns).where(reads.one_of(Event.id, "id", count), *reads.scoped(Event)),
+        make=RECORD.make,
     )
 
 
-async def count_events(db: AsyncSession, *, scope: Scope, filter: EventFilter) -> int:
-    statement = select(func.count()).select_from(Event).where(*_scoped(scope), *_filtered(filter))
-    return (await db.exec(statement)).one()
+async def get_events(reader: Reader, *, scope: Scope, event_ids: Sequence[str]) -> dict[str, Any]:
+    """The visible events among `event_ids`, by id, in one query (records, read-only)."""
+    wanted = sorted({eid for eid in event_ids if ids.prefix_of(eid) == ids.EVENT})
+    if not wanted:
+        return {}
+    rows = await reader.all(
+        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
+    )
+    return {row.id: row for row in rows}
+
+
+@lru_cache(maxsize=256)
+def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.PageQueries:
+    conditions = [*reads.scoped(Event), *_filtered(filters)]
+    return keyset.page_queries(
+        rows=sa_select(*RECORD.columns).where(*conditions),
+        keys=sa_select(col(Event.sequence)).where(*conditions),
+        key=_KEY,
+        shape=shape,
+        make=RECORD.make,
+    )
+
+
+async def list_events(
+    reader: Reader, *, scope: Scope, filter: EventFilter, page: PageRequest
+) -> Page[Any]:
+    where = keyset.seek(page)
+    values = _filter_values(filter)
+    return await keyset.read_page(
+        reader,
+        _page(where.shape, tuple(values)),
+        values={**reads.scope_values(scope), **values},
+        seek=where,
+    )
+
+
+async def count_events(db: AsyncConnection, *, scope: Scope, filter: EventFilter) -> int:
+    values = _filter_values(filter)
+    statement = (
+        sa_select(func.count())
+        .select_from(Event)
+        .where(*reads.scoped(Event), *_filtered(tuple(values)))
+        .params(**reads.scope_values(scope), **values)
+    )
+    return int((await db.execute(statement)).scalar_one())
 
 
 async def redact_events(db: AsyncSession, *, session_id: str) -> None:
@@ -113,22 +145,21 @@ async def redact_events(db: AsyncSession, *, session_id: str) -> None:
         )
 
 
-def _scoped(scope: Scope) -> list[ColumnElement[bool]]:
-    return [col(Event.account_id) == scope.account_id, col(Event.livemode) == scope.livemode]
+def _filter_values(filter: EventFilter) -> dict[str, Any]:
+    """The filter's values by bind-parameter name; `types` as `type_0`, `type_1`, …, so that
+    the names (the statement's shape) say how many there are."""
+    given: dict[str, Any] = {"session_id": filter.session_id}
+    given.update(reads.one_of_values("type", list(dict.fromkeys(filter.types or ()))))
+    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
+    return {name: value for name, value in given.items() if value is not None}
 
 
-def _filtered(filter: EventFilter) -> list[ColumnElement[bool]]:
-    created = col(Event.created)
+def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if filter.types is not None:
-        conditions.append(col(Event.type).in_(list(filter.types)))
-    if filter.session_id is not None:
-        conditions.append(col(Event.session_id) == filter.session_id)
-    conditions += keyset.created_range(
-        created,
-        gt=filter.created_gt,
-        gte=filter.created_gte,
-        lt=filter.created_lt,
-        lte=filter.created_lte,
-    )
+    types = sum(name.startswith("type_") for name in names)
+    if types:
+        conditions.append(reads.one_of(Event.type, "type", types))
+    if "session_id" in names:
+        conditions.append(col(Event.session_id) == bindparam("session_id"))
+    conditions += keyset.created_range(col(Event.created), names)
     return conditions

@@ -4,19 +4,22 @@ A page is `WHERE key < cursor ORDER BY key DESC LIMIT size + 1` on an index that
 columns: the database seeks to the cursor and reads `size + 1` entries, however deep the page.
 The extra row tells whether more follow. Backward pages run the same seek ascending and are
 reversed. Sessions and reports order by `(created, id)`, events by `sequence`.
+
+Statements are built per shape (direction, which cursors are given, which filters are set) with
+named bind parameters, once, and run with each request's values (see `app.db.Query`): building a
+SELECT costs more than running it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, tuple_
-from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy import ColumnElement, bindparam, tuple_
+from sqlalchemy.sql import Select
 
+from app.db import Query, Reader
 from app.pagination import Cursor, PageRequest
 
 T = TypeVar("T")
@@ -38,6 +41,18 @@ class Seek:
     after: tuple[Any, ...] | None
     before: tuple[Any, ...] | None
 
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """What the page's statements depend on (their values aside)."""
+        return (self.forward, self.after is not None, self.before is not None)
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"page_limit": self.size + 1}
+        for side, key in (("after", self.after), ("before", self.before)):
+            for index, value in enumerate(key or ()):
+                values[f"{side}_{index}"] = value
+        return values
+
 
 def seek(page: PageRequest) -> Seek:
     """Where a requested page starts, as key values: `(created, id)` cursors or sequences."""
@@ -56,25 +71,29 @@ def _key(columns: Sequence[Any]) -> Any:
     return columns[0] if len(columns) == 1 else tuple_(*columns)
 
 
-def _values(values: tuple[Any, ...]) -> Any:
-    return values[0] if len(values) == 1 else tuple_(*values)
+def _bound(side: str, columns: Sequence[Any]) -> Any:
+    params = [
+        bindparam(f"{side}_{index}", type_=column.type) for index, column in enumerate(columns)
+    ]
+    return params[0] if len(params) == 1 else tuple_(*params)
 
 
 def page_statement(
-    statement: SelectOfScalar[T], *, key: Sequence[Any], seek: Seek
-) -> SelectOfScalar[T]:
+    statement: Select[Any], *, key: Sequence[Any], shape: tuple[bool, bool, bool]
+) -> Select[Any]:
     """`statement` (already scoped and filtered) narrowed to one page, overfetching one row."""
-    if seek.after is not None:
-        statement = statement.where(_key(key) < _values(seek.after))
-    if seek.before is not None:
-        statement = statement.where(_key(key) > _values(seek.before))
-    order = [column.desc() for column in key] if seek.forward else [column.asc() for column in key]
-    return statement.order_by(*order).limit(seek.size + 1)
+    forward, after, before = shape
+    if after:
+        statement = statement.where(_key(key) < _bound("after", key))
+    if before:
+        statement = statement.where(_key(key) > _bound("before", key))
+    order = [column.desc() for column in key] if forward else [column.asc() for column in key]
+    return statement.order_by(*order).limit(bindparam("page_limit"))
 
 
 def far_side_statement(
-    statement: SelectOfScalar[Any], *, key: Sequence[Any], seek: Seek
-) -> SelectOfScalar[Any] | None:
+    statement: Select[Any], *, key: Sequence[Any], shape: tuple[bool, bool, bool]
+) -> Select[Any] | None:
     """Is anything on the far side of the cursor the page started from? None when the page did
     not start from a cursor (the first or last page of the list).
 
@@ -84,50 +103,58 @@ def far_side_statement(
     stored at its end because rows are appended in key order. The ORDER BY leaves the index as
     the only plan without a sort, so the probe reads one index entry.
     """
-    if seek.forward and seek.after is not None:
-        beyond = _key(key) >= _values(seek.after)
+    forward, after, before = shape
+    if forward and after:
+        beyond = _key(key) >= _bound("after", key)
         order = [column.asc() for column in key]
-    elif not seek.forward and seek.before is not None:
-        beyond = _key(key) <= _values(seek.before)
+    elif not forward and before:
+        beyond = _key(key) <= _bound("before", key)
         order = [column.desc() for column in key]
     else:
         return None
     return statement.where(beyond).order_by(*order).limit(1)
 
 
-async def list_page(
-    db: AsyncSession,
+@dataclass(frozen=True)
+class PageQueries:
+    """The statements of one page shape: the page itself and its far-side probe."""
+
+    rows: Query
+    probe: Query | None
+
+
+def page_queries(
     *,
-    rows: SelectOfScalar[T],
-    keys: SelectOfScalar[Any],
+    rows: Select[Any],
+    keys: Select[Any],
     key: Sequence[Any],
-    page: PageRequest,
-) -> Page[T]:
-    """One page of `rows` (scoped and filtered), with `keys` (the same conditions, selecting a
-    key column) as the far-side probe."""
-    where = seek(page)
-    return await fetch_page(
-        db,
-        statement=page_statement(rows, key=key, seek=where),
-        probe=far_side_statement(keys, key=key, seek=where),
-        seek=where,
+    shape: tuple[bool, bool, bool],
+    make: Callable[[Any], Any],
+) -> PageQueries:
+    """The page of `rows` (scoped and filtered) and the probe over `keys` (the same conditions,
+    selecting a key column), for one shape."""
+    probe = far_side_statement(keys, key=key, shape=shape)
+    return PageQueries(
+        rows=Query(page_statement(rows, key=key, shape=shape), make=make),
+        probe=Query(probe) if probe is not None else None,
     )
 
 
-async def fetch_page(
-    db: AsyncSession,
-    *,
-    statement: SelectOfScalar[T],
-    probe: SelectOfScalar[Any] | None,
-    seek: Seek,
-) -> Page[T]:
-    """Run a page statement and its far-side probe; rows come back in list order."""
-    rows = list((await db.exec(statement)).all())
+async def read_page(
+    reader: Reader, queries: PageQueries, *, values: Mapping[str, Any], seek: Seek
+) -> Page[Any]:
+    """Run a page and its probe in one snapshot; rows come back in list order."""
+    values = {**values, **seek.values()}
+    reads = [(queries.rows, values)]
+    if queries.probe is not None:
+        reads.append((queries.probe, values))
+    found = await reader.many(reads)
+    rows = found[0]
     has_more = len(rows) > seek.size
     rows = rows[: seek.size]
     if not seek.forward:
         rows.reverse()
-    has_beyond = probe is not None and (await db.exec(probe)).first() is not None
+    has_beyond = len(found) > 1 and bool(found[1])
     return Page(
         rows=rows,
         has_next_page=has_more if seek.forward else has_beyond,
@@ -135,14 +162,20 @@ async def fetch_page(
     )
 
 
-def created_range(
-    column: Any,
-    *,
-    gt: datetime | None,
-    gte: datetime | None,
-    lt: datetime | None,
-    lte: datetime | None,
-) -> list[ColumnElement[bool]]:
-    """Conditions for a `created { gt gte lt lte }` filter; every given bound applies."""
-    bounds = ((column.__gt__, gt), (column.__ge__, gte), (column.__lt__, lt), (column.__le__, lte))
-    return [compare(bound) for compare, bound in bounds if bound is not None]
+# Created-range filters: (name of the bound, comparison).
+CREATED_BOUNDS = (
+    ("created_gt", "__gt__"),
+    ("created_gte", "__ge__"),
+    ("created_lt", "__lt__"),
+    ("created_lte", "__le__"),
+)
+
+
+def created_range(column: Any, names: Collection[str]) -> list[ColumnElement[bool]]:
+    """Conditions for a `created { gt gte lt lte }` filter: one for each bound among `names`,
+    its value the bind parameter of that name."""
+    return [
+        getattr(column, compare)(bindparam(name, type_=column.type))
+        for name, compare in CREATED_BOUNDS
+        if name in names
+    ]

@@ -28,12 +28,12 @@ from app.domain.verification import (
 from app.models import VerificationFlow, VerificationLink, VerificationSession, utcnow
 from app.store import events, jobs, reports
 from app.store.jobs import JobKind
-from app.store.sessions import get_session
+from app.store.sessions import lock_session
 from app.verifiers import Decision
 
 
 async def locked_session(db: AsyncSession, *, scope: Scope, session_id: str) -> VerificationSession:
-    row = await get_session(db, scope=scope, session_id=session_id, for_update=True)
+    row = await lock_session(db, scope=scope, session_id=session_id)
     if row is None:
         raise ResourceMissing(f"No such VerificationSession: '{session_id}'", field=["id"])
     return row

@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, bindparam, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import Query, Reader
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.verification import redact_person
 from app.models import VerificationReport, VerificationSession, utcnow
 from app.pagination import PageRequest
-from app.store import keyset
+from app.store import keyset, reads
 from app.store.keyset import Page
 
 CHECKS = ("document", "id_number", "selfie", "email", "phone")
@@ -51,42 +55,66 @@ async def create_report(
     return report
 
 
-async def get_reports(
-    db: AsyncSession, *, scope: Scope, report_ids: Sequence[str]
-) -> dict[str, VerificationReport]:
-    """The visible reports among `report_ids`, by id, in one query."""
-    wanted = {report_id for report_id in report_ids if ids.prefix_of(report_id) == ids.REPORT}
+RECORD = reads.Record(VerificationReport)
+_KEY = (col(VerificationReport.created), col(VerificationReport.id))
+_FILTERS = ("session_id", "type")
+
+
+@lru_cache(maxsize=128)
+def _by_ids(count: int) -> Query:
+    return Query(
+        sa_select(*RECORD.columns).where(
+            reads.one_of(VerificationReport.id, "id", count), *reads.scoped(VerificationReport)
+        ),
+        make=RECORD.make,
+    )
+
+
+async def get_reports(reader: Reader, *, scope: Scope, report_ids: Sequence[str]) -> dict[str, Any]:
+    """The visible reports among `report_ids`, by id, in one query (records, read-only)."""
+    wanted = sorted({rid for rid in report_ids if ids.prefix_of(rid) == ids.REPORT})
     if not wanted:
         return {}
-    statement = select(VerificationReport).where(
-        col(VerificationReport.id).in_(wanted), *_scoped(scope)
+    rows = await reader.all(
+        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
     )
-    return {row.id: row for row in (await db.exec(statement)).all()}
+    return {row.id: row for row in rows}
 
 
-_KEY = (col(VerificationReport.created), col(VerificationReport.id))
+@lru_cache(maxsize=256)
+def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.PageQueries:
+    conditions = [*reads.scoped(VerificationReport), *_filtered(filters)]
+    return keyset.page_queries(
+        rows=sa_select(*RECORD.columns).where(*conditions),
+        keys=sa_select(col(VerificationReport.id)).where(*conditions),
+        key=_KEY,
+        shape=shape,
+        make=RECORD.make,
+    )
 
 
 async def list_reports(
-    db: AsyncSession, *, scope: Scope, filter: ReportFilter, page: PageRequest
-) -> Page[VerificationReport]:
-    conditions = [*_scoped(scope), *_filtered(filter)]
-    return await keyset.list_page(
-        db,
-        rows=select(VerificationReport).where(*conditions),
-        keys=select(col(VerificationReport.id)).where(*conditions),
-        key=_KEY,
-        page=page,
+    reader: Reader, *, scope: Scope, filter: ReportFilter, page: PageRequest
+) -> Page[Any]:
+    where = keyset.seek(page)
+    values = _filter_values(filter)
+    return await keyset.read_page(
+        reader,
+        _page(where.shape, tuple(values)),
+        values={**reads.scope_values(scope), **values},
+        seek=where,
     )
 
 
-async def count_reports(db: AsyncSession, *, scope: Scope, filter: ReportFilter) -> int:
+async def count_reports(db: AsyncConnection, *, scope: Scope, filter: ReportFilter) -> int:
+    values = _filter_values(filter)
     statement = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(VerificationReport)
-        .where(*_scoped(scope), *_filtered(filter))
+        .where(*reads.scoped(VerificationReport), *_filtered(tuple(values)))
+        .params(**reads.scope_values(scope), **values)
     )
-    return (await db.exec(statement)).one()
+    return int((await db.execute(statement)).scalar_one())
 
 
 async def redact_reports(db: AsyncSession, *, session_id: str) -> None:
@@ -102,24 +130,15 @@ async def redact_reports(db: AsyncSession, *, session_id: str) -> None:
     await db.flush()
 
 
-def _scoped(scope: Scope) -> list[ColumnElement[bool]]:
-    return [
-        col(VerificationReport.account_id) == scope.account_id,
-        col(VerificationReport.livemode) == scope.livemode,
+def _filter_values(filter: ReportFilter) -> dict[str, Any]:
+    given = {name: getattr(filter, name) for name in _FILTERS}
+    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        getattr(VerificationReport, name) == bindparam(name) for name in _FILTERS if name in names
     ]
-
-
-def _filtered(filter: ReportFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if filter.session_id is not None:
-        conditions.append(col(VerificationReport.session_id) == filter.session_id)
-    if filter.type is not None:
-        conditions.append(col(VerificationReport.type) == filter.type)
-    conditions += keyset.created_range(
-        col(VerificationReport.created),
-        gt=filter.created_gt,
-        gte=filter.created_gte,
-        lt=filter.created_lt,
-        lte=filter.created_lte,
-    )
+    conditions += keyset.created_range(col(VerificationReport.created), names)
     return conditions

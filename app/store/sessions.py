@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, bindparam, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
+from app.db import Query, Reader
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.errors import ResourceMissing
@@ -26,7 +31,7 @@ from app.domain.sessions import (
 )
 from app.models import VerificationLink, VerificationSession, utcnow
 from app.pagination import PageRequest
-from app.store import keyset
+from app.store import keyset, reads
 from app.store.events import record_event
 from app.store.flows import get_flow
 from app.store.keyset import Page
@@ -101,7 +106,7 @@ async def update_session(
         ResourceMissing: no such session in this scope.
         DomainError: the session's status forbids updates, or a value breaks a rule.
     """
-    row = await get_session(db, scope=scope, session_id=session_id, for_update=True)
+    row = await lock_session(db, scope=scope, session_id=session_id)
     if row is None:
         raise _missing(session_id)
     changes = check_update(
@@ -118,30 +123,51 @@ async def update_session(
     return row
 
 
-async def get_session(
-    db: AsyncSession, *, scope: Scope, session_id: str, for_update: bool = False
+async def lock_session(
+    db: AsyncSession, *, scope: Scope, session_id: str
 ) -> VerificationSession | None:
-    """The session with this id in this scope, or None (other scopes' sessions are not found)."""
+    """The session with this id in this scope for a writer: an ORM row, locked until the
+    transaction ends; None when there is none (other scopes' sessions are not found)."""
     if ids.prefix_of(session_id) != ids.SESSION:
         return None  # not an id at all: nothing to look up (and nothing Postgres would reject)
-    statement = select(VerificationSession).where(
-        col(VerificationSession.id) == session_id, *_scoped(scope)
+    statement = (
+        select(VerificationSession)
+        .where(col(VerificationSession.id) == session_id, *reads.scoped(VerificationSession))
+        .params(**reads.scope_values(scope))
+        .with_for_update()
     )
-    if for_update:
-        statement = statement.with_for_update()
     return (await db.exec(statement)).first()
 
 
-async def get_sessions(
-    db: AsyncSession, *, scope: Scope, session_ids: Sequence[str]
-) -> dict[str, VerificationSession]:
-    """The visible sessions among `session_ids`, by id, in one query."""
-    if not session_ids:
-        return {}
-    statement = select(VerificationSession).where(
-        col(VerificationSession.id).in_(set(session_ids)), *_scoped(scope)
+RECORD = reads.Record(VerificationSession)
+
+
+@lru_cache(maxsize=128)
+def _by_ids(count: int) -> Query:
+    return Query(
+        sa_select(*RECORD.columns).where(
+            reads.one_of(VerificationSession.id, "id", count), *reads.scoped(VerificationSession)
+        ),
+        make=RECORD.make,
     )
-    return {row.id: row for row in (await db.exec(statement)).all()}
+
+
+async def get_session(reader: Reader, *, scope: Scope, session_id: str) -> Any | None:
+    """The session with this id in this scope (a record, read-only), or None."""
+    return (await get_sessions(reader, scope=scope, session_ids=[session_id])).get(session_id)
+
+
+async def get_sessions(
+    reader: Reader, *, scope: Scope, session_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The visible sessions among `session_ids`, by id, in one query (records, read-only)."""
+    wanted = sorted({sid for sid in session_ids if ids.prefix_of(sid) == ids.SESSION})
+    if not wanted:
+        return {}
+    rows = await reader.all(
+        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
+    )
+    return {row.id: row for row in rows}
 
 
 async def get_link(
@@ -156,67 +182,70 @@ async def get_link(
 
 
 _KEY = (col(VerificationSession.created), col(VerificationSession.id))
+_FILTERS = ("status", "client_reference_id", "related_customer")
 
 
-def page_statement(
-    *, scope: Scope, filter: SessionFilter, page: PageRequest
-) -> SelectOfScalar[VerificationSession]:
-    """The query for one page: a seek on (created, id), newest first, overfetching one row."""
-    statement = select(VerificationSession).where(*_scoped(scope), *_filtered(filter))
-    return keyset.page_statement(statement, key=_KEY, seek=keyset.seek(page))
+@lru_cache(maxsize=256)
+def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.PageQueries:
+    conditions = [*reads.scoped(VerificationSession), *_filtered(filters)]
+    return keyset.page_queries(
+        rows=sa_select(*RECORD.columns).where(*conditions),
+        keys=sa_select(col(VerificationSession.id)).where(*conditions),
+        key=_KEY,
+        shape=shape,
+        make=RECORD.make,
+    )
 
 
-def far_side_statement(
-    *, scope: Scope, filter: SessionFilter, page: PageRequest
-) -> SelectOfScalar[str] | None:
+def page_statement(*, filter: SessionFilter, page: PageRequest) -> Select[Any]:
+    """The statement of one page (its values as bind parameters): a seek on (created, id),
+    newest first, overfetching one row."""
+    return _page(keyset.seek(page).shape, tuple(_filter_values(filter))).rows.statement
+
+
+def far_side_statement(*, filter: SessionFilter, page: PageRequest) -> Select[Any] | None:
     """The probe for hasPreviousPage (forward) or hasNextPage (backward); see `keyset`."""
-    statement = select(col(VerificationSession.id)).where(*_scoped(scope), *_filtered(filter))
-    return keyset.far_side_statement(statement, key=_KEY, seek=keyset.seek(page))
+    probe = _page(keyset.seek(page).shape, tuple(_filter_values(filter))).probe
+    return probe.statement if probe is not None else None
 
 
 async def list_sessions(
-    db: AsyncSession, *, scope: Scope, filter: SessionFilter, page: PageRequest
-) -> Page[VerificationSession]:
-    return await keyset.fetch_page(
-        db,
-        statement=page_statement(scope=scope, filter=filter, page=page),
-        probe=far_side_statement(scope=scope, filter=filter, page=page),
-        seek=keyset.seek(page),
+    reader: Reader, *, scope: Scope, filter: SessionFilter, page: PageRequest
+) -> Page[Any]:
+    """One page of sessions, newest first: a seek on (created, id) and, after a cursor, a
+    one-row probe of the far side (see `keyset`)."""
+    where = keyset.seek(page)
+    values = _filter_values(filter)
+    return await keyset.read_page(
+        reader,
+        _page(where.shape, tuple(values)),
+        values={**reads.scope_values(scope), **values},
+        seek=where,
     )
 
 
-async def count_sessions(db: AsyncSession, *, scope: Scope, filter: SessionFilter) -> int:
+async def count_sessions(db: AsyncConnection, *, scope: Scope, filter: SessionFilter) -> int:
+    """How many sessions match; not bounded by a page, so it runs off the event loop."""
+    values = _filter_values(filter)
     statement = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(VerificationSession)
-        .where(*_scoped(scope), *_filtered(filter))
+        .where(*reads.scoped(VerificationSession), *_filtered(tuple(values)))
+        .params(**reads.scope_values(scope), **values)
     )
-    return (await db.exec(statement)).one()
+    return int((await db.execute(statement)).scalar_one())
 
 
-def _scoped(scope: Scope) -> list[ColumnElement[bool]]:
-    return [
-        col(VerificationSession.account_id) == scope.account_id,
-        col(VerificationSession.livemode) == scope.livemode,
+def _filter_values(filter: SessionFilter) -> dict[str, Any]:
+    """The filter's given values by bind-parameter name (and so its shape, by their names)."""
+    given = {name: getattr(filter, name) for name in _FILTERS}
+    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        getattr(VerificationSession, name) == bindparam(name) for name in _FILTERS if name in names
     ]
-
-
-def _filtered(filter: SessionFilter) -> list[ColumnElement[bool]]:
-    session = VerificationSession
-    created = col(session.created)
-    conditions: list[ColumnElement[bool]] = []
-    for column, value in (
-        (col(session.status), filter.status),
-        (col(session.client_reference_id), filter.client_reference_id),
-        (col(session.related_customer), filter.related_customer),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    conditions += keyset.created_range(
-        created,
-        gt=filter.created_gt,
-        gte=filter.created_gte,
-        lt=filter.created_lt,
-        lte=filter.created_lte,
-    )
+    conditions += keyset.created_range(col(VerificationSession.created), names)
     return conditions

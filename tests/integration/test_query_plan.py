@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from app.db import create_engine, is_postgres, read_session
+from app.db import Reader, create_engine, is_postgres
 from app.domain.access import Scope
 from app.migrations import upgrade
 from app.models import VerificationSession
@@ -186,8 +186,11 @@ async def _capture(
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        async with read_session(engine) as db:
-            result = await list_sessions(db, scope=SCOPE, filter=filter, page=page)
+        reader = Reader(engine)
+        try:
+            result = await list_sessions(reader, scope=SCOPE, filter=filter, page=page)
+        finally:
+            await reader.close()
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     return executed, result
@@ -224,10 +227,10 @@ def list_and_explain(seeded: Seeded, filter: SessionFilter, page: PageRequest) -
         try:
             executed, result = await _capture(engine, filter, page)
             selects = [(sql, parameters) for sql, parameters in executed if "SELECT" in sql]
-            probe = far_side_statement(scope=SCOPE, filter=filter, page=page)
+            probe = far_side_statement(filter=filter, page=page)
             expected = [
                 str(statement.compile(dialect=engine.dialect))
-                for statement in (page_statement(scope=SCOPE, filter=filter, page=page), probe)
+                for statement in (page_statement(filter=filter, page=page), probe)
                 if statement is not None
             ]
             assert [sql for sql, _ in selects] == expected

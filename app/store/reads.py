@@ -1,0 +1,55 @@
+"""What the lean reads of every object share: plain records, and scope conditions as bind
+parameters.
+
+A record is a namedtuple with the model's attribute names (`metadata_`, not the column's
+`metadata`), so code that reads a row (`row.status`, `row.metadata_`) works on either; it is
+read-only, as a read's result should be. Conditions name their values as bind parameters, so a
+statement is built once per shape and reused (see `app.db.Query`); the ORM writers use the same
+conditions with `.params(...)`.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, inspect
+from sqlmodel import SQLModel, col
+
+from app.domain.access import Scope
+
+
+class Record:
+    """The columns of a model and the record type its lean reads return."""
+
+    def __init__(self, model: type[SQLModel]) -> None:
+        attributes = inspect(model).column_attrs
+        self.columns = [attribute.columns[0] for attribute in attributes]
+        names = [attribute.key for attribute in attributes]
+        factory: Any = namedtuple  # called through a name mypy does not special-case
+        record: Any = factory(f"{model.__name__}Record", names)
+        self.type = record
+        self.make = record._make
+
+
+def scoped(model: Any) -> list[ColumnElement[bool]]:
+    """Visible within one account and one mode (values: `scope_values`)."""
+    return [
+        col(model.account_id) == bindparam("scope_account"),
+        col(model.livemode) == bindparam("scope_livemode"),
+    ]
+
+
+def scope_values(scope: Scope) -> dict[str, Any]:
+    return {"scope_account": scope.account_id, "scope_livemode": scope.livemode}
+
+
+def one_of(column: Any, name: str, count: int) -> ColumnElement[bool]:
+    """`column IN (:name_0, …)` for `count` values (one statement per count; counts are small)."""
+    return col(column).in_(
+        [bindparam(f"{name}_{index}", type_=column.type) for index in range(count)]
+    )
+
+
+def one_of_values(name: str, values: list[Any]) -> dict[str, Any]:
+    return {f"{name}_{index}": value for index, value in enumerate(values)}
