@@ -83,7 +83,7 @@ def create_app(
                 max_age=600,
             )
         )
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
@@ -93,3 +93,6 @@ def create_app(
         middleware=middleware,
         lifespan=lifespan,
     )
+    # For operators and tests: how often compiled plans answered (app.schema.compiler).
+    app.state.compiler = graphql.schema.compiler
+    return app

@@ -173,10 +173,13 @@ class Server:
     database: Database
     settings: Settings
     engine: Any = field(repr=False, default=None)
+    app: Any = field(repr=False, default=None)
 
 
 @contextmanager
-def running_server(settings: Settings, *, run_worker: bool = True) -> Iterator[Server]:
+def running_server(
+    settings: Settings, *, run_worker: bool = True, public_base_url: str | None = None
+) -> Iterator[Server]:
     """uvicorn serving `create_app(settings)` on a free port, in a background thread.
 
     The settings' `public_base_url` is replaced by the server's own address, so the hosted-page
@@ -186,13 +189,17 @@ def running_server(settings: Settings, *, run_worker: bool = True) -> Iterator[S
         settings: The app's settings; `database_url` must name a migrated database.
         run_worker: False for a second server over a database that another server's worker
             already serves, so that its jobs are taken by that one process only.
+        public_base_url: The origin to build links from instead of the server's own address:
+            another server's, for two processes that stand behind one public address and must
+            answer alike.
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(settings, public_base_url=base_url)
+    settings = dataclasses.replace(settings, public_base_url=public_base_url or base_url)
     engine = create_engine(settings.database_url)
+    app = create_app(settings, engine=engine, run_worker=run_worker)
     config = uvicorn.Config(
-        create_app(settings, engine=engine, run_worker=run_worker),
+        app,
         host="127.0.0.1",
         port=port,
         log_config=None,
@@ -213,6 +220,7 @@ def running_server(settings: Settings, *, run_worker: bool = True) -> Iterator[S
             database=Database(settings.database_url),
             settings=settings,
             engine=engine,
+            app=app,
         )
     finally:
         instance.should_exit = True

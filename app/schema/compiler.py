@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    get_nullable_type,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -224,7 +226,9 @@ class Compiler:
             return self._plans[key]
         try:
             plan: Plan | None = self._compile(document, executor)
-        except Unsupported:
+        except Exception:
+            # Unsupported, or the selection itself is in error (an @include whose `if` is a null
+            # variable): graphql-core runs it and, where there is one, reports the error.
             plan = None
         self._remember(self._plans, key, plan)
         return plan
@@ -266,7 +270,12 @@ class Compiler:
         """Generate `function(run, source, path)` for a selection on an object type: one local
         per field, read and completed in selection order, then one dict literal."""
         compiled = _Object(type=object_type)
-        names: dict[str, Any] = {"Path": Path, "_awaitable": optimized_is_awaitable}
+        names: dict[str, Any] = {
+            "Path": Path,
+            "Bail": Bail,
+            "Undefined": Undefined,
+            "_awaitable": optimized_is_awaitable,
+        }
         lines: list[str] = []
         entries: list[str] = []
         later: list[str] = []
@@ -289,19 +298,33 @@ class Compiler:
             )
             names[f"c{index}"] = complete
             path = f"Path(path, {response_name!r}, {object_type.name!r})"
-            basic = _basic_read(strawberry_field, permissions)
-            if basic is not None:
-                resolver, python_name = basic
-                if resolver is getattr and python_name.isidentifier():
-                    lines.append(f"    {value} = source.{python_name}")
-                else:
-                    names[f"r{index}"] = resolver
-                    lines.append(f"    {value} = r{index}(source, {python_name!r})")
-                lines.extend(
-                    _complete_inline(
-                        field_def.type, value, f"c{index}", path if needs_path else "None"
+            read = _direct_read(strawberry_field, permissions)
+            if read is not None:
+                names[f"r{index}"] = read
+                if read is getattr and strawberry_field.python_name.isidentifier():
+                    lines.append(f"    {value} = source.{strawberry_field.python_name}")
+                elif read is strawberry_field.default_resolver:
+                    lines.append(
+                        f"    {value} = r{index}(source, {strawberry_field.python_name!r})"
                     )
-                )
+                else:
+                    lines.append(f"    {value} = r{index}(source)")
+                named = get_nullable_type(field_def.type)
+                parts = _OBJECT_PARTS.get(complete)
+                if is_leaf_type(named) and named not in _BUILTIN_CHECKS:
+                    lines.extend(self._leaf_inline(names, index, named, complete))
+                elif parts is not None:
+                    lines.extend(
+                        _object_inline(
+                            names, index, parts, complete, path if needs_path else "None"
+                        )
+                    )
+                else:
+                    lines.extend(
+                        _complete_inline(
+                            field_def.type, value, f"c{index}", path if needs_path else "None"
+                        )
+                    )
                 compiled.needs_path |= needs_path
                 continue
             # A field with a resolver of its own: called as graphql-core calls it.
@@ -327,6 +350,35 @@ class Compiler:
         compiled.function = names[name]
         return compiled
 
+    def _leaf_inline(
+        self, names: dict[str, Any], index: int, leaf_type: Any, complete: Completer
+    ) -> list[str]:
+        """Lines completing a basic field of an enum or custom scalar type: a value of the class
+        the field's values have had so far goes straight to the type's serializer (the full
+        completer, whose checks only matter for None, Undefined and exceptions, would do just
+        that); any other value takes the full completer, which learns its class."""
+        value, known, coerce, full = f"v{index}", f"T{index}", f"s{index}", f"c{index}"
+        names[known] = _Unseen
+        names[coerce] = self._leaf(leaf_type)
+
+        def learning(run: Run, given: Any, path: Path | None) -> Any:
+            completed = complete(run, given, path)
+            kind = given.__class__
+            ordinary = kind is not type(None) and kind is not type(Undefined)
+            if ordinary and not issubclass(kind, BaseException):
+                names[known] = kind
+            return completed
+
+        names[full] = learning
+        return [
+            f"    if {value}.__class__ is {known}:",
+            f"        {value} = {coerce}({value})",
+            f"        if {value} is None or {value} is Undefined:",
+            "            raise Bail",
+            "    else:",
+            f"        {value} = {full}(run, {value}, None)",
+        ]
+
     def _completer(
         self,
         return_type: GraphQLOutputType,
@@ -351,10 +403,16 @@ class Compiler:
                     raise Bail
                 return completed
 
+            _OBJECT_PARTS[complete_non_null] = _OBJECT_PARTS.get(inner)
             return complete_non_null, needs_path
 
         if is_list_type(return_type):
             assert isinstance(return_type, GraphQLList)
+            item_type = return_type.of_type
+            if isinstance(item_type, GraphQLNonNull) and isinstance(
+                item_type.of_type, GraphQLObjectType
+            ):
+                return self._object_list(item_type.of_type, details, executor, permissions)
             item, needs_path = self._completer(
                 return_type.of_type, details, executor, permissions, owner
             )
@@ -393,33 +451,80 @@ class Compiler:
 
         if is_object_type(return_type):
             assert isinstance(return_type, GraphQLObjectType)
-            is_type_of = return_type.is_type_of
-            if is_type_of is not None and not _ignores_info(is_type_of):
-                raise Unsupported(f"{return_type.name}.is_type_of may read the resolve info")
-            grouped, _, _ = collect_subfields(
-                self.schema,
-                executor.fragments,
-                executor.variable_values,
-                executor.operation,
-                return_type,
-                details,
+            function, is_type_of, needs_path = self._object_parts(
+                return_type, details, executor, permissions
             )
-            compiled = self._object(return_type, grouped, executor, permissions)
-            function = compiled.function
-            assert function is not None
 
             def complete_object(run: Run, value: Any, path: Path | None) -> Any:
                 if isinstance(value, Exception):
                     raise Bail
                 if value is None or value is Undefined:
                     return None
-                if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                if is_type_of is not None and not is_type_of(value, None):
                     raise Bail
                 return function(run, value, path)
 
-            return complete_object, compiled.needs_path
+            _OBJECT_PARTS[complete_object] = (function, is_type_of)
+            return complete_object, needs_path
 
         raise Unsupported(f"cannot complete {return_type}")
+
+    def _object_list(
+        self,
+        object_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        executor: Any,
+        permissions: list[ContextPermission],
+    ) -> tuple[Completer, bool]:
+        """A list of non-null objects (a page's edges or nodes), each item completed in the loop
+        itself: the same checks as a non-null object's completer, without two calls per item."""
+        function, is_type_of, needs_path = self._object_parts(
+            object_type, details, executor, permissions
+        )
+
+        def complete_object_list(run: Run, value: Any, path: Path | None) -> Any:
+            if isinstance(value, Exception):
+                raise Bail
+            if value is None or value is Undefined:
+                return None
+            if not is_iterable(value) or hasattr(value, "__aiter__"):
+                raise Bail
+            completed = []
+            for index, each in enumerate(value):
+                if each is None or each is Undefined or isinstance(each, Exception):
+                    raise Bail
+                if is_type_of is not None and not is_type_of(each, None):
+                    raise Bail
+                completed.append(
+                    function(run, each, Path(path, index, None) if needs_path else None)
+                )
+            return completed
+
+        return complete_object_list, needs_path
+
+    def _object_parts(
+        self,
+        object_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        executor: Any,
+        permissions: list[ContextPermission],
+    ) -> tuple[Callable[[Run, Any, Path | None], dict[str, Any]], Any, bool]:
+        """The compiled selection of an object type, its `is_type_of` (None when it has none)
+        and whether the selection needs paths."""
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None and not _ignores_info(is_type_of):
+            raise Unsupported(f"{object_type.name}.is_type_of may read the resolve info")
+        grouped, _, _ = collect_subfields(
+            self.schema,
+            executor.fragments,
+            executor.variable_values,
+            executor.operation,
+            object_type,
+            details,
+        )
+        compiled = self._object(object_type, grouped, executor, permissions)
+        assert compiled.function is not None
+        return compiled.function, is_type_of, compiled.needs_path
 
     def _leaf(self, leaf_type: Any) -> Callable[[Any], Any]:
         coerce: Callable[[Any], Any] = leaf_type.coerce_output_value
@@ -494,6 +599,55 @@ class Compiler:
         return complete_abstract
 
 
+# The compiled selection and `is_type_of` behind an object's completer (and a non-null one's),
+# so that a plan can call the selection directly (`_object_inline`).
+_OBJECT_PARTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _object_inline(
+    names: dict[str, Any], index: int, parts: tuple[Any, Any], complete: Completer, path: str
+) -> list[str]:
+    """Lines completing a basic field of an object type: a value of the class the field's values
+    have had so far (so neither None, Undefined nor an exception) that passes `is_type_of` goes
+    straight to the compiled selection, as the full completer would send it; any other value
+    takes the full completer, which learns its class."""
+    value, known = f"v{index}", f"K{index}"
+    function, is_type_of = parts
+    names[known] = _Unseen
+    names[f"F{index}"] = function
+    names[f"I{index}"] = is_type_of
+
+    def learning(run: Run, given: Any, path: Path | None) -> Any:
+        completed = complete(run, given, path)
+        kind = given.__class__
+        if completed is not None and not issubclass(kind, BaseException):
+            names[known] = kind
+        return completed
+
+    names[f"c{index}"] = learning
+    check = f"{value}.__class__ is {known}"
+    if is_type_of is not None:
+        check += f" and I{index}({value}, None)"
+    return [
+        f"    if {check}:",
+        f"        {value} = F{index}(run, {value}, {path})",
+        "    else:",
+        f"        {value} = c{index}(run, {value}, {path})",
+    ]
+
+
+class _Unseen:
+    """The class no value has: a leaf's fast path stays closed until a value was completed."""
+
+
+# Built-in scalars whose values of one Python type serialize to themselves.
+_BUILTIN_CHECKS: dict[Any, str] = {
+    GraphQLString: "str",
+    GraphQLID: "str",
+    GraphQLBoolean: "bool",
+}
+
+
 def _complete_inline(
     return_type: GraphQLOutputType, value: str, complete: str, path: str
 ) -> list[str]:
@@ -501,14 +655,10 @@ def _complete_inline(
     built-in scalar where there is one, the full completer otherwise."""
     non_null = is_non_null_type(return_type)
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
-    checks: dict[Any, str] = {
-        GraphQLString: f"type({value}) is str",
-        GraphQLID: f"type({value}) is str",
-        GraphQLBoolean: f"type({value}) is bool",
-    }
-    check = checks.get(named)
-    if check is None:
+    builtin = _BUILTIN_CHECKS.get(named)
+    if builtin is None:
         return [f"    {value} = {complete}(run, {value}, {path})"]
+    check = f"type({value}) is {builtin}"
     if non_null:
         return [f"    if not ({check}):", f"        {value} = {complete}(run, {value}, {path})"]
     return [
@@ -524,13 +674,24 @@ def _strawberry_field(field_def: GraphQLField) -> StrawberryField:
     return found
 
 
-def _basic_read(
+def _direct_read(
     strawberry_field: StrawberryField, permissions: list[ContextPermission]
-) -> tuple[Callable[[Any, str], Any], str] | None:
-    """(default resolver, python name) for a field Strawberry resolves by reading an attribute:
-    no resolver of its own, and no extension but permissions that depend on the caller alone
-    (collected into `permissions`, asked once per run). None for any other field."""
-    if strawberry_field.base_resolver is not None:
+) -> Callable[..., Any] | None:
+    """How to read a field without a resolve info, when Strawberry itself needs none for it:
+    its default resolver (called with the source and the field's Python name) for a field
+    without a resolver, or the resolver's own function (called with the source, as Strawberry
+    passes `self`) for a synchronous resolver of `self` alone. Either way with no extension but
+    permissions that depend on the caller alone, collected into `permissions` and asked once per
+    run. None for any other field, which is called as graphql-core calls it."""
+    resolver = strawberry_field.base_resolver
+    if resolver is not None and (
+        resolver.is_async
+        or resolver.self_parameter is None
+        or resolver.arguments
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+    ):
         return None
     guards: list[ContextPermission] = []
     for extension in strawberry_field.extensions:
@@ -541,7 +702,10 @@ def _basic_read(
                 return None
             guards.append(permission)
     permissions.extend(guards)
-    return strawberry_field.default_resolver, strawberry_field.python_name
+    if resolver is not None:
+        function = resolver.wrapped_func
+        return function if callable(function) else None
+    return strawberry_field.default_resolver
 
 
 def _resolver_call(

@@ -149,9 +149,13 @@ class VerificationSession(Node):
     created: datetime = strawberry.field(
         description="When the session was created (UTC, microseconds). Lists sort on it, newest first."
     )
-    last_error: VerificationSessionLastError | None = strawberry.field(
-        description="Why the last attempt failed; null when none has failed."
-    )
+
+    # Fields derived from the stored row are computed when a query selects them, not for every
+    # session read: a page of 50 rows would otherwise build every nested object of all 50.
+    @strawberry.field(description="Why the last attempt failed; null when none has failed.")
+    def last_error(self) -> VerificationSessionLastError | None:
+        return _last_error(self.row.last_error)
+
     livemode: bool = strawberry.field(
         description="True for sessions made with a live key, false for test mode."
     )
@@ -159,32 +163,59 @@ class VerificationSession(Node):
         permission_classes=[NotWithClientSecret],
         description="Your key-value pairs; `{}` when empty.",
     )
-    options: VerificationSessionOptions | None = strawberry.field(
-        description="Options for the verification checks."
-    )
-    provided_details: VerificationSessionProvidedDetails | None = strawberry.field(
+
+    @strawberry.field(description="Options for the verification checks.")
+    def options(self) -> VerificationSessionOptions | None:
+        return options_from_stored(self.row.options)
+
+    @strawberry.field(
         permission_classes=[NotWithClientSecret], description="Details you provided about the user."
     )
-    redaction: VerificationSessionRedaction | None = strawberry.field(
+    def provided_details(self) -> VerificationSessionProvidedDetails | None:
+        details = self.row.provided_details
+        if details is None:
+            return None
+        return VerificationSessionProvidedDetails(
+            email=details.get("email"), phone=details.get("phone")
+        )
+
+    @strawberry.field(
         permission_classes=[NotWithClientSecret], description="Null until redaction is requested."
     )
+    def redaction(self) -> VerificationSessionRedaction | None:
+        status = self.row.redaction_status
+        if not status:
+            return None
+        return VerificationSessionRedaction(status=sessions.RedactionStatus(status))
+
     related_customer: str | None = strawberry.field(
         permission_classes=[NotWithClientSecret],
         description="The customer (`cus_…`) this session verifies.",
     )
-    status: VerificationSessionStatus = strawberry.field(description="Lifecycle status.")
-    type: VerificationSessionType = strawberry.field(description="The type of verification check.")
+
+    @strawberry.field(description="Lifecycle status.")
+    def status(self) -> VerificationSessionStatus:
+        return sessions.Status(self.row.status)
+
+    @strawberry.field(description="The type of verification check.")
+    def type(self) -> VerificationSessionType:
+        return sessions.SessionType(self.row.type)
+
     verification_flow: str | None = strawberry.field(
         permission_classes=[NotWithClientSecret],
         description="The verification flow (`vf_…`) the session was made from, if any.",
     )
-    verified_outputs: VerificationSessionVerifiedOutputs | None = strawberry.field(
+
+    @strawberry.field(
         permission_classes=[NotWithClientSecret],
         description="The verified data; null until the session is verified.",
     )
-    stored_client_secret: strawberry.Private[str | None]
+    def verified_outputs(self) -> VerificationSessionVerifiedOutputs | None:
+        return _verified_outputs(self.row.verified_outputs)
+
+    # The stored session (an ORM row or a read's record: the same attributes).
+    row: strawberry.Private[Any]
     stored_url: strawberry.Private[str | None]
-    stored_report_id: strawberry.Private[str | None]
 
     @strawberry.field(
         description="The report of the latest attempt; null until a first attempt was made.",
@@ -195,9 +226,10 @@ class VerificationSession(Node):
     ) -> Annotated[VerificationReport, strawberry.lazy("app.schema.reports")] | None:
         from app.schema.reports import VerificationReport
 
-        if self.stored_report_id is None:
+        report_id = self.row.last_verification_report
+        if report_id is None:
             return None
-        row = await report_loader(info.context).load(self.stored_report_id)
+        row = await report_loader(info.context).load(report_id)
         return VerificationReport.from_row(row) if row is not None else None
 
     @strawberry.field(
@@ -209,7 +241,7 @@ class VerificationSession(Node):
         ),
     )
     def client_secret(self, info: Info[Context, None]) -> str | None:
-        return None if info.context.may_see_secrets is False else self.stored_client_secret
+        return None if info.context.may_see_secrets is False else self.row.client_secret
 
     @strawberry.field(
         description=(
@@ -229,35 +261,17 @@ class VerificationSession(Node):
         return cls.from_row(row, public_base_url=context.settings.public_base_url)
 
     @classmethod
-    def from_row(cls, row: SessionRow, *, public_base_url: str) -> VerificationSession:
+    def from_row(cls, row: SessionRow | Any, *, public_base_url: str) -> VerificationSession:
         return cls(
             id=strawberry.ID(row.id),
             object="identity.verification_session",
             client_reference_id=row.client_reference_id,
             created=row.created,
-            last_error=_last_error(row.last_error),
             livemode=row.livemode,
             metadata=Metadata(row.metadata_),
-            options=options_from_stored(row.options),
-            provided_details=(
-                VerificationSessionProvidedDetails(
-                    email=row.provided_details.get("email"), phone=row.provided_details.get("phone")
-                )
-                if row.provided_details is not None
-                else None
-            ),
-            redaction=(
-                VerificationSessionRedaction(status=sessions.RedactionStatus(row.redaction_status))
-                if row.redaction_status
-                else None
-            ),
             related_customer=row.related_customer,
-            status=sessions.Status(row.status),
-            type=sessions.SessionType(row.type),
             verification_flow=row.verification_flow,
-            verified_outputs=_verified_outputs(row.verified_outputs),
-            stored_client_secret=row.client_secret,
-            stored_report_id=row.last_verification_report,
+            row=row,
             stored_url=(
                 hosted_url(public_base_url=public_base_url, url_token=row.url_token)
                 if row.url_token

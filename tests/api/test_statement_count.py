@@ -147,3 +147,63 @@ def test_listing_events_with_their_session_costs_constant_statements(
     assert len(large_statements) == len(small_statements), large_statements
     assert 0 < len(large_statements) <= MAX_STATEMENTS, large_statements
     assert reading(large_statements, "verification_sessions") == 1, large_statements
+
+
+PAGE = """
+query Page($first: Int, $after: String) {
+  verificationSessions(first: $first, after: $after) {
+    edges { cursor node { id object status type created livemode clientReferenceId metadata } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+PAGE_WITH_TOTAL = """
+query PageWithTotal($first: Int, $after: String) {
+  verificationSessions(first: $first, after: $after) {
+    nodes { id }
+    pageInfo { hasNextPage hasPreviousPage }
+    totalCount
+  }
+}
+"""
+
+
+def page_statements(api: Api, document: str, first: int, after: str | None) -> list[str]:
+    with statements_by_request(api.server) as seen:
+        response = api.post(document, {"first": first, "after": after})
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    assert len(body["data"]["verificationSessions"]["pageInfo"]) >= 2
+    return seen[response.headers["request-id"]]
+
+
+def test_a_page_after_a_cursor_costs_two_statements_whatever_its_size(verified_api: Api) -> None:
+    # given a cursor a few rows down the list, and a first request that has met the key
+    first = verified_api.gql(PAGE, {"first": 3})["verificationSessions"]
+    after = first["pageInfo"]["endCursor"]
+    # when
+    counts = {size: page_statements(verified_api, PAGE, size, after) for size in (1, 10, 50, 97)}
+    # then: the page and its far-side probe (hasPreviousPage), nothing per row
+    for size, statements in counts.items():
+        assert len(statements) == 2, (size, statements)
+        assert reading(statements, "verification_sessions") == 2, (size, statements)
+
+
+def test_the_first_page_costs_one_statement(verified_api: Api) -> None:
+    verified_api.gql(PAGE, {"first": 1})
+    # when
+    statements = page_statements(verified_api, PAGE, 50, None)
+    # then: no cursor, so nothing to probe beyond it
+    assert len(statements) == 1, statements
+
+
+def test_total_count_adds_one_statement(verified_api: Api) -> None:
+    after = verified_api.gql(PAGE, {"first": 3})["verificationSessions"]["pageInfo"]["endCursor"]
+    # when
+    small = page_statements(verified_api, PAGE_WITH_TOTAL, 5, after)
+    large = page_statements(verified_api, PAGE_WITH_TOTAL, 90, after)
+    # then
+    assert len(small) == len(large) == 3, (small, large)
+    assert sum("count(" in statement.lower() for statement in large) == 1, large
