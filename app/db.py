@@ -227,11 +227,15 @@ class Reader:
             if len(statements) == 1:
                 raw = [sqlite.exec_driver_sql(*statements[0]).all()]
             else:
-                sqlite.exec_driver_sql("BEGIN")
+                # One read transaction, begun and ended on the driver's connection itself (this
+                # connection is in autocommit for SQLAlchemy, which would not begin one).
+                driver = sqlite.connection.dbapi_connection
+                assert driver is not None
+                driver.execute("BEGIN")
                 try:
                     raw = [sqlite.exec_driver_sql(*each).all() for each in statements]
                 finally:
-                    sqlite.exec_driver_sql("COMMIT")
+                    driver.execute("COMMIT")
         results = []
         for (query, each, _), rows in zip(compiled, raw, strict=True):
             decode = each.decode

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from app.db import Reader, write_session
 from app.domain import ids
 from app.models import VerificationSession as SessionRow
+from app.models import utcnow
 from app.pagination import (
     MAX_PAGE_SIZE,
     PageRequest,
@@ -72,8 +73,9 @@ def _page(
 async def _fresh(context: Context, rows: list[SessionRow]) -> list[SessionRow]:
     """Sessions as a secret key should see them: in requires_input with a usable client secret
     and url, issuing new ones where they expired (as Stripe's retrieve does)."""
+    now = utcnow()
     if not context.may_see_secrets or not any(
-        lifecycle.needs_fresh_credentials(row) for row in rows
+        lifecycle.needs_fresh_credentials(row, now=now) for row in rows
     ):
         return rows
     async with write_session(context.engine) as db:

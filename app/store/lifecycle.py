@@ -6,7 +6,7 @@ records its event in that same transaction, so a change is never kept without it
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -71,11 +71,12 @@ async def spend_credentials(db: AsyncSession, *, session: VerificationSession) -
     db.add(session)
 
 
-def needs_fresh_credentials(session: VerificationSession) -> bool:
-    """In requires_input a session always offers a usable secret and link (Stripe's retrieve)."""
+def needs_fresh_credentials(session: VerificationSession, *, now: datetime | None = None) -> bool:
+    """In requires_input a session always offers a usable secret and link (Stripe's retrieve).
+    `now` defaults to the current time (a page of sessions passes one time for all)."""
     if session.status != Status.REQUIRES_INPUT or session.redaction_status is not None:
         return False
-    now = utcnow()
+    now = now or utcnow()
     return any(
         expires is None or expires <= now
         for expires in (session.client_secret_expires_at, session.url_expires_at)
