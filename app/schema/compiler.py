@@ -117,6 +117,15 @@ class Run:
         self.pending.append((target, key, awaitable, complete, path))
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """What collecting an operation's fields depends on."""
+
+    fragments: Any
+    variable_values: Any
+    operation: OperationDefinitionNode
+
+
 @dataclass
 class _Object:
     """The compiled selection of one object type: `function(run, source, path) -> dict`."""
@@ -137,14 +146,12 @@ class Plan:
         operation: OperationDefinitionNode,
         root: _Object,
         permissions: tuple[ContextPermission, ...],
-        variables: Any,
     ) -> None:
         self.compiler = compiler
         self.document = document
         self.operation = operation
         self.root = root
         self.permissions = permissions
-        self.variables = variables
 
     async def run(self, executor: Any) -> dict[str, Any] | None:
         """The operation's `data`, or None when only graphql-core can answer exactly."""
@@ -246,25 +253,30 @@ class Compiler:
             raise Unsupported("only queries are compiled")
         root_type = self.schema.query_type
         assert root_type is not None
+        # What collecting fields reads, and no more: a plan outlives the request it was made for.
+        selection = _Selection(
+            fragments=executor.fragments,
+            variable_values=executor.variable_values,
+            operation=operation,
+        )
         grouped, _, _ = collect_fields(
-            self.schema, executor.fragments, executor.variable_values, root_type, operation
+            self.schema, selection.fragments, selection.variable_values, root_type, operation
         )
         permissions: list[ContextPermission] = []
-        root = self._object(root_type, grouped, executor, permissions)
+        root = self._object(root_type, grouped, selection, permissions)
         return Plan(
             compiler=self,
             document=document,
             operation=operation,
             root=root,
             permissions=tuple(dict.fromkeys(permissions)),
-            variables=executor.variable_values,
         )
 
     def _object(
         self,
         object_type: GraphQLObjectType,
         grouped: dict[str, FieldDetailsList],
-        executor: Any,
+        selection: _Selection,
         permissions: list[ContextPermission],
     ) -> _Object:
         """Generate `function(run, source, path)` for a selection on an object type: one local
@@ -294,7 +306,7 @@ class Compiler:
                 raise Unsupported(f"unknown field {field_name}")
             strawberry_field = _strawberry_field(field_def)
             complete, needs_path = self._completer(
-                field_def.type, details, executor, permissions, (field_def, object_type)
+                field_def.type, details, selection, permissions, (field_def, object_type)
             )
             names[f"c{index}"] = complete
             path = f"Path(path, {response_name!r}, {object_type.name!r})"
@@ -383,7 +395,7 @@ class Compiler:
         self,
         return_type: GraphQLOutputType,
         details: FieldDetailsList,
-        executor: Any,
+        selection: _Selection,
         permissions: list[ContextPermission],
         owner: tuple[GraphQLField, GraphQLObjectType],
     ) -> tuple[Completer, bool]:
@@ -394,7 +406,7 @@ class Compiler:
         if is_non_null_type(return_type):
             assert isinstance(return_type, GraphQLNonNull)
             inner, needs_path = self._completer(
-                return_type.of_type, details, executor, permissions, owner
+                return_type.of_type, details, selection, permissions, owner
             )
 
             def complete_non_null(run: Run, value: Any, path: Path | None) -> Any:
@@ -412,9 +424,9 @@ class Compiler:
             if isinstance(item_type, GraphQLNonNull) and isinstance(
                 item_type.of_type, GraphQLObjectType
             ):
-                return self._object_list(item_type.of_type, details, executor, permissions)
+                return self._object_list(item_type.of_type, details, selection, permissions)
             item, needs_path = self._completer(
-                return_type.of_type, details, executor, permissions, owner
+                return_type.of_type, details, selection, permissions, owner
             )
 
             def complete_list(run: Run, value: Any, path: Path | None) -> Any:
@@ -447,12 +459,12 @@ class Compiler:
 
         if is_abstract_type(return_type):
             assert isinstance(return_type, GraphQLAbstractType)
-            return self._abstract(return_type, details, executor, owner), True
+            return self._abstract(return_type, details, selection, owner), True
 
         if is_object_type(return_type):
             assert isinstance(return_type, GraphQLObjectType)
             function, is_type_of, needs_path = self._object_parts(
-                return_type, details, executor, permissions
+                return_type, details, selection, permissions
             )
 
             def complete_object(run: Run, value: Any, path: Path | None) -> Any:
@@ -473,13 +485,13 @@ class Compiler:
         self,
         object_type: GraphQLObjectType,
         details: FieldDetailsList,
-        executor: Any,
+        selection: _Selection,
         permissions: list[ContextPermission],
     ) -> tuple[Completer, bool]:
         """A list of non-null objects (a page's edges or nodes), each item completed in the loop
         itself: the same checks as a non-null object's completer, without two calls per item."""
         function, is_type_of, needs_path = self._object_parts(
-            object_type, details, executor, permissions
+            object_type, details, selection, permissions
         )
 
         def complete_object_list(run: Run, value: Any, path: Path | None) -> Any:
@@ -506,7 +518,7 @@ class Compiler:
         self,
         object_type: GraphQLObjectType,
         details: FieldDetailsList,
-        executor: Any,
+        selection: _Selection,
         permissions: list[ContextPermission],
     ) -> tuple[Callable[[Run, Any, Path | None], dict[str, Any]], Any, bool]:
         """The compiled selection of an object type, its `is_type_of` (None when it has none)
@@ -516,13 +528,13 @@ class Compiler:
             raise Unsupported(f"{object_type.name}.is_type_of may read the resolve info")
         grouped, _, _ = collect_subfields(
             self.schema,
-            executor.fragments,
-            executor.variable_values,
-            executor.operation,
+            selection.fragments,
+            selection.variable_values,
+            selection.operation,
             object_type,
             details,
         )
-        compiled = self._object(object_type, grouped, executor, permissions)
+        compiled = self._object(object_type, grouped, selection, permissions)
         assert compiled.function is not None
         return compiled.function, is_type_of, compiled.needs_path
 
@@ -549,7 +561,7 @@ class Compiler:
         self,
         abstract_type: GraphQLAbstractType,
         details: FieldDetailsList,
-        executor: Any,
+        selection: _Selection,
         owner: tuple[GraphQLField, GraphQLObjectType],
     ) -> Completer:
         """An interface value: its runtime type resolved as graphql-core does (with the field's
@@ -587,7 +599,7 @@ class Compiler:
                     raise Bail
                 found: list[ContextPermission] = []
                 try:
-                    complete, _ = self._completer(runtime_type, details, executor, found, owner)
+                    complete, _ = self._completer(runtime_type, details, selection, found, owner)
                 except Unsupported:
                     raise Bail from None
                 compiled = by_type[name] = (complete, tuple(dict.fromkeys(found)))
