@@ -20,6 +20,8 @@ read is one statement on an asyncpg pool in autocommit: no transaction stays ope
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,7 +30,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Boolean, event
-from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import Select
@@ -170,7 +171,8 @@ def _row_decoder(
 
 
 def _json(value: str | bytes) -> Any:
-    # Nullable JSON columns keep a JSON `null` for None (SQLAlchemy's default).
+    # Nullable JSON columns keep a JSON `null` for None (SQLAlchemy's default); asyncpg gives
+    # json and jsonb as text.
     return None if value == "null" else orjson.loads(value)
 
 
@@ -184,8 +186,7 @@ def _decoder(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
         # SQLite keeps `YYYY-MM-DD HH:MM:SS.ffffff` (UTC, naive; see UTCDateTime).
         return lambda value: datetime.fromisoformat(value + "+00:00")
     if isinstance(column_type, JSON) or isinstance(getattr(column_type, "impl", None), JSON):
-        # SQLAlchemy's asyncpg connections decode json and jsonb themselves.
-        return None if postgres else _json
+        return _json
     if isinstance(column_type, Boolean) and not postgres:
         return bool
     return None
@@ -194,16 +195,19 @@ def _decoder(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
 class Reader:
     """Runs `Query`s for the requests of one process; see the module docstring.
 
-    Statements go through SQLAlchemy connections of the reader's own (`exec_driver_sql`: no
-    compilation, no result processing), whose cursor events are forwarded to the application's
-    engine, so whatever watches that engine (statement counts in tests, tracing) sees them.
+    Statements go to the driver itself (stdlib `sqlite3`, an asyncpg pool): SQLAlchemy's
+    connection and its asyncpg adapter cost more than the read they wrap. Each statement is still
+    announced to whatever listens to the application engine's `before_cursor_execute` and
+    `after_cursor_execute` (statement counts in tests, tracing), with the statement and its
+    parameters; there being no SQLAlchemy connection or execution context, those are None.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
-        self._sqlite: Connection | None = None
-        self._postgres: AsyncEngine | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
         # What callers remember about this database between reads (see `store.accounts`).
         self.memo: dict[str, Any] = {}
 
@@ -217,25 +221,23 @@ class Reader:
         compiled = [(query, query.compiled(self.dialect), values) for query, values in reads]
         statements = [(each.sql, tuple(each.parameters(values))) for _, each, values in compiled]
         if is_postgres(self.engine):
-            async with self._postgres_engine().connect() as connection:
-                raw = [
-                    (await connection.exec_driver_sql(sql, parameters)).all()
-                    for sql, parameters in statements
-                ]
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire() as connection:
+                raw = []
+                for sql, parameters in statements:
+                    self._announce("before_cursor_execute", None, sql, parameters)
+                    raw.append(await connection.fetch(sql, *parameters))
+                    self._announce("after_cursor_execute", None, sql, parameters)
         else:
             sqlite = self._sqlite or self._open_sqlite()
             if len(statements) == 1:
-                raw = [sqlite.exec_driver_sql(*statements[0]).all()]
+                raw = [self._sqlite_rows(sqlite, *statements[0])]
             else:
-                # One read transaction, begun and ended on the driver's connection itself (this
-                # connection is in autocommit for SQLAlchemy, which would not begin one).
-                driver = sqlite.connection.dbapi_connection
-                assert driver is not None
-                driver.execute("BEGIN")
+                sqlite.execute("BEGIN")
                 try:
-                    raw = [sqlite.exec_driver_sql(*each).all() for each in statements]
+                    raw = [self._sqlite_rows(sqlite, *each) for each in statements]
                 finally:
-                    driver.execute("COMMIT")
+                    sqlite.execute("COMMIT")
         results = []
         for (query, each, _), rows in zip(compiled, raw, strict=True):
             decode = each.decode
@@ -243,51 +245,56 @@ class Reader:
             results.append([query.make(row) for row in decoded] if query.make else decoded)
         return results
 
-    def _forward_events(self, target: Any) -> None:
-        source = self.engine.sync_engine
-        for name in ("before_cursor_execute", "after_cursor_execute"):
-            # Looked up per call: listening replaces the dispatcher's empty collection.
-            event.listen(
-                target, name, lambda *args, name=name: getattr(source.dispatch, name)(*args)
-            )
+    def _sqlite_rows(
+        self, connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]
+    ) -> list[Any]:
+        cursor = connection.cursor()
+        self._announce("before_cursor_execute", cursor, sql, parameters)
+        rows = cursor.execute(sql, parameters).fetchall()
+        self._announce("after_cursor_execute", cursor, sql, parameters)
+        cursor.close()
+        return rows
 
-    def _open_sqlite(self) -> Connection:
+    def _announce(self, name: str, cursor: Any, sql: str, parameters: tuple[Any, ...]) -> None:
+        dispatch = getattr(self.engine.sync_engine.dispatch, name)
+        if dispatch:
+            dispatch(None, cursor, sql, parameters, None, False)
+
+    def _open_sqlite(self) -> sqlite3.Connection:
         database = self.engine.url.database
         if not database or database == ":memory:":
             raise ValueError("the lean reader needs a SQLite database file")
-        engine = create_sync_engine(f"sqlite:///{database}", hide_parameters=True)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only=ON")
-            # A WAL reader waits only while a crashed writer's log is recovered; never long.
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
-        self._forward_events(engine)
         # Autocommit: each read is its own transaction unless `many` begins one, so no snapshot
         # outlives the statements that need it.
-        self._sqlite = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._sqlite
+        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA query_only=ON")
+        # A WAL reader waits only while a crashed writer's log is recovered; never long.
+        connection.execute("PRAGMA busy_timeout=5000")
+        self._sqlite = connection
+        return connection
 
-    def _postgres_engine(self) -> AsyncEngine:
-        if self._postgres is None:
-            # No pre-ping (a round trip per checkout) and no transaction: a read is one
-            # statement, so a dead connection fails that statement alone.
-            self._postgres = create_async_engine(
-                self.engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT"
-            )
-            self._forward_events(self._postgres.sync_engine)
-        return self._postgres
+    async def _open_pool(self) -> Any:
+        import asyncpg  # type: ignore[import-untyped]
+
+        async with self._pool_lock:
+            if self._pool is None:
+                url = self.engine.url
+                # Autocommit statements: a read holds no transaction past itself.
+                self._pool = await asyncpg.create_pool(
+                    user=url.username,
+                    password=url.password,
+                    host=url.host,
+                    port=url.port,
+                    database=url.database,
+                    min_size=1,
+                    max_size=10,
+                )
+            return self._pool
 
     async def close(self) -> None:
         if self._sqlite is not None:
-            engine = self._sqlite.engine
             self._sqlite.close()
-            engine.dispose()
             self._sqlite = None
-        if self._postgres is not None:
-            await self._postgres.dispose()
-            self._postgres = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
