@@ -121,10 +121,12 @@ def decode_sequence_cursor(cursor: str, *, argument: str) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _to_micros(value: datetime) -> int:
     # Integer arithmetic: a float timestamp would lose the last microsecond digit.
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def _from_micros(micros: int) -> datetime:

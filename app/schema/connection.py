@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from strawberry.types import Info
 
 from app.store.keyset import Page
 
@@ -47,6 +49,61 @@ class Connection(Generic[Node]):
     )
     async def total_count(self) -> int:
         return await self.count()
+
+
+_NODE_FIELDS: dict[int, tuple[Any, frozenset[str]]] = {}
+_NODE_FIELDS_KEPT = 512
+
+
+def node_fields(info: Info[Any, Any]) -> frozenset[str]:
+    """The names of the fields a connection's selection asks of its nodes (under `edges { node }`
+    and `nodes`), through fragments, whatever their @skip/@include (a superset is enough to know
+    what to fetch). Remembered per selection: documents are parsed once (app.schema.limits), so
+    the same operation brings the same nodes."""
+    # graphql-core's own resolve info: its field nodes are the document's, which Strawberry's
+    # public `selected_fields` would convert anew on every call.
+    raw = info._raw_info
+    fragments = raw.fragments
+    first = raw.field_nodes[0]
+    found = _NODE_FIELDS.get(id(first))
+    if found is not None and found[0] is first:
+        return found[1]
+    names: set[str] = set()
+    for node in raw.field_nodes:
+        for part in _fields(node.selection_set, fragments):
+            if part.name.value == "nodes":
+                names.update(field.name.value for field in _fields(part.selection_set, fragments))
+            elif part.name.value == "edges":
+                for edge_field in _fields(part.selection_set, fragments):
+                    if edge_field.name.value == "node":
+                        names.update(
+                            field.name.value
+                            for field in _fields(edge_field.selection_set, fragments)
+                        )
+    if len(_NODE_FIELDS) >= _NODE_FIELDS_KEPT:
+        _NODE_FIELDS.clear()
+    result = frozenset(names)
+    _NODE_FIELDS[id(first)] = (first, result)
+    return result
+
+
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: dict[str, Any]
+) -> Iterator[FieldNode]:
+    """The fields of a selection set, fragments spread and inline fragments flattened."""
+    stack = list(selection_set.selections) if selection_set else []
+    seen: set[str] = set()
+    while stack:
+        selection = stack.pop(0)
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            stack[:0] = selection.selection_set.selections
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                stack[:0] = fragments[name].selection_set.selections
 
 
 def build_connection(

@@ -27,6 +27,7 @@ Nothing here knows the gateway's domain; `build_schema` wires it from the settin
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,7 +49,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from app.schema.measure import Measure, measure
+from app.schema.measure import Measure, measure, page_variables
 
 # Strawberry's own rules, which its `validate_document` adds to every validation.
 _STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
@@ -126,6 +127,11 @@ class QueryLimiter:
         self.limits = limits
         self._parse = lru_cache(maxsize=limits.cache_size)(self._parse_uncached)
         self._validate = lru_cache(maxsize=limits.cache_size)(self._validate_cached)
+        self._page_variables = lru_cache(maxsize=limits.cache_size)(
+            lambda query: page_variables(self._parse(query))
+        )
+        # Measures by (query, operation, the page-size variables' values): all a measure reads.
+        self._measures: OrderedDict[tuple[Any, ...], Measure] = OrderedDict()
 
     def parse(self, query: str) -> DocumentNode:
         """The document of `query`, from the cache when seen before.
@@ -158,13 +164,44 @@ class QueryLimiter:
             else [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         )
         for each in operations:
-            seen = measure(each, document, schema, variables, self.limits.default_page_size)
+            seen = self._measure(query, each, document, schema, variables)
             errors = self._violations(seen)
             if errors:
                 return errors
         if len(query) > _CACHEABLE_LENGTH:
             return list(self._validate_document(document, schema, rules))
         return list(self._validate(query, schema, rules))
+
+    def _measure(
+        self,
+        query: str,
+        operation: OperationDefinitionNode,
+        document: DocumentNode,
+        schema: GraphQLSchema,
+        variables: Mapping[str, Any],
+    ) -> Measure:
+        """`measure`, remembered for cacheable queries: a measure depends on the document and on
+        the values of its page-size variables alone."""
+        if len(query) > _CACHEABLE_LENGTH:
+            return measure(operation, document, schema, variables, self.limits.default_page_size)
+        names = sorted(self._page_variables(query))
+        # Each value with its type: 1, 1.0 and True are one key, and a measure tells them apart.
+        given = [
+            (name in variables, type(variables.get(name)), variables.get(name)) for name in names
+        ]
+        key = (query, operation.name.value if operation.name else None, schema, *given)
+        try:
+            found = self._measures.get(key)
+        except TypeError:  # a value that cannot be a key (a list where a size belongs)
+            return measure(operation, document, schema, variables, self.limits.default_page_size)
+        if found is None:
+            found = measure(operation, document, schema, variables, self.limits.default_page_size)
+            self._measures[key] = found
+            if len(self._measures) > self.limits.cache_size:
+                self._measures.popitem(last=False)
+        else:
+            self._measures.move_to_end(key)
+        return found
 
     def _parse_uncached(self, query: str) -> DocumentNode:
         limit = self.limits.max_tokens

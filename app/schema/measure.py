@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DirectiveNode,
     DocumentNode,
     FieldNode,
@@ -36,7 +37,9 @@ from graphql import (
     SelectionSetNode,
     ValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 
 PAGE_ARGUMENTS = ("first", "last")
@@ -152,6 +155,20 @@ def _fold(
                 ):
                     result.directives = spread.directives
     return result
+
+
+def page_variables(document: DocumentNode) -> frozenset[str]:
+    """The variables a document passes as page sizes: all `measure` reads of the variables, so
+    its result for one document is the same for equal values of these."""
+    found: set[str] = set()
+
+    class PageArguments(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in PAGE_ARGUMENTS and isinstance(node.value, VariableNode):
+                found.add(node.value.name.value)
+
+    visit(document, PageArguments())
+    return frozenset(found)
 
 
 class _PageSizes:

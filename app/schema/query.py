@@ -23,7 +23,7 @@ from app.pagination import (
     encode_sequence_cursor,
     page_request,
 )
-from app.schema.connection import Connection, build_connection
+from app.schema.connection import Connection, build_connection, node_fields
 from app.schema.context import Context
 from app.schema.errors import bad_user_input
 from app.schema.events import Event
@@ -35,7 +35,7 @@ from app.schema.inputs import (
     created_bounds,
 )
 from app.schema.reports import VerificationReport
-from app.schema.types import Node, VerificationSession
+from app.schema.types import Node, VerificationSession, selected_attributes
 from app.store import events as event_store
 from app.store import lifecycle
 from app.store import reports as report_store
@@ -219,10 +219,12 @@ class Query:
         scope = context.reader()
         page = _page(first, after, last, before)
         conditions = _session_filter(filter)
+        # Only the columns the selected fields read (see FIELD_ATTRIBUTES).
+        attributes = selected_attributes(node_fields(info))
         return await _connection(
             context,
             fetch=lambda reader: store.list_sessions(
-                reader, scope=scope, filter=conditions, page=page
+                reader, scope=scope, filter=conditions, page=page, attributes=attributes
             ),
             count=lambda db: store.count_sessions(db, scope=scope, filter=conditions),
             node=_session(context),

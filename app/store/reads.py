@@ -11,6 +11,7 @@ conditions with `.params(...)`.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, inspect
@@ -20,12 +21,18 @@ from app.domain.access import Scope
 
 
 class Record:
-    """The columns of a model and the record type its lean reads return."""
+    """The columns of a model and the record type its lean reads return: every column, or only
+    `attributes` (a read that fetches what a query needs). An attribute that was not fetched is
+    not there at all, so reading it fails instead of reading a wrong None."""
 
-    def __init__(self, model: type[SQLModel]) -> None:
-        attributes = inspect(model).column_attrs
-        self.columns = [attribute.columns[0] for attribute in attributes]
-        names = [attribute.key for attribute in attributes]
+    def __init__(self, model: type[SQLModel], attributes: Collection[str] | None = None) -> None:
+        mapped = [
+            attribute
+            for attribute in inspect(model).column_attrs
+            if attributes is None or attribute.key in attributes
+        ]
+        self.columns = [attribute.columns[0] for attribute in mapped]
+        names = [attribute.key for attribute in mapped]
         factory: Any = namedtuple  # called through a name mypy does not special-case
         record: Any = factory(f"{model.__name__}Record", names)
         self.type = record

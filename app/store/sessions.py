@@ -185,15 +185,25 @@ _KEY = (col(VerificationSession.created), col(VerificationSession.id))
 _FILTERS = ("status", "client_reference_id", "related_customer")
 
 
+@lru_cache(maxsize=64)
+def _record(attributes: frozenset[str] | None) -> reads.Record:
+    return RECORD if attributes is None else reads.Record(VerificationSession, attributes)
+
+
 @lru_cache(maxsize=256)
-def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.PageQueries:
+def _page(
+    shape: tuple[bool, bool, bool],
+    filters: tuple[str, ...],
+    attributes: frozenset[str] | None = None,
+) -> keyset.PageQueries:
     conditions = [*reads.scoped(VerificationSession), *_filtered(filters)]
+    record = _record(attributes)
     return keyset.page_queries(
-        rows=sa_select(*RECORD.columns).where(*conditions),
+        rows=sa_select(*record.columns).where(*conditions),
         keys=sa_select(col(VerificationSession.id)).where(*conditions),
         key=_KEY,
         shape=shape,
-        make=RECORD.make,
+        make=record.make,
     )
 
 
@@ -210,15 +220,23 @@ def far_side_statement(*, filter: SessionFilter, page: PageRequest) -> Select[An
 
 
 async def list_sessions(
-    reader: Reader, *, scope: Scope, filter: SessionFilter, page: PageRequest
+    reader: Reader,
+    *,
+    scope: Scope,
+    filter: SessionFilter,
+    page: PageRequest,
+    attributes: frozenset[str] | None = None,
 ) -> Page[Any]:
     """One page of sessions, newest first: a seek on (created, id) and, after a cursor, a
-    one-row probe of the far side (see `keyset`)."""
+    one-row probe of the far side (see `keyset`). With `attributes`, records hold only those
+    (and `id` and `created`, the list's key); otherwise every column."""
     where = keyset.seek(page)
     values = _filter_values(filter)
+    if attributes is not None:
+        attributes = attributes | {"id", "created"}
     return await keyset.read_page(
         reader,
-        _page(where.shape, tuple(values)),
+        _page(where.shape, tuple(values), attributes),
         values={**reads.scope_values(scope), **values},
         seek=where,
     )
