@@ -164,9 +164,13 @@ class Plan:
             data = self.root.function(run, executor.root_value, None)
             while run.pending:
                 pending, run.pending = run.pending, []
-                values = await asyncio.gather(
-                    *(awaitable for _, _, awaitable, _, _ in pending), return_exceptions=True
-                )
+                if len(pending) == 1:
+                    # One awaitable (a single root field): awaited as it is, without a task.
+                    values = [await pending[0][2]]
+                else:
+                    values = await asyncio.gather(
+                        *(awaitable for _, _, awaitable, _, _ in pending), return_exceptions=True
+                    )
                 failed = False
                 for (target, key, _, complete, path), value in zip(pending, values, strict=True):
                     if isinstance(value, BaseException) or failed:
@@ -382,6 +386,21 @@ class Compiler:
             return completed
 
         names[full] = learning
+        memo = self._enum_names.get(leaf_type)
+        if memo is not None:
+            # An enum member's name straight from the memo `_leaf` keeps, the call on a miss.
+            names[f"m{index}"] = memo
+            return [
+                f"    if {value}.__class__ is {known}:",
+                f"        n{index} = m{index}.get({value})",
+                f"        if n{index} is None:",
+                f"            n{index} = {coerce}({value})",
+                f"            if n{index} is None or n{index} is Undefined:",
+                "                raise Bail",
+                f"        {value} = n{index}",
+                "    else:",
+                f"        {value} = {full}(run, {value}, None)",
+            ]
         return [
             f"    if {value}.__class__ is {known}:",
             f"        {value} = {coerce}({value})",
