@@ -11,7 +11,7 @@ PLAYGROUND := playground/node_modules/.installed
 CLIENTS := clients/node_modules/.installed
 CODEGEN := .venv-codegen/.installed
 
-.PHONY: serve test lint system-packages bench clean
+.PHONY: serve test lint system-packages bench bench-pagination clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,14 @@ lint: $(STAMP)
 test: system-packages lint $(PLAYGROUND) $(CLIENTS) $(CODEGEN)
 	$(BIN)/pytest
 
+# The gateway beside a raw twin (scripts/bench_twin.py) on SQLite, and on Postgres when
+# BENCH_DATABASE_URL names a server; needs wrk. `make bench ARGS="--seconds 3"` passes options.
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_pagination.py
+	$(BIN)/python scripts/bench.py $(ARGS)
+
+# Keyset against OFFSET at growing depths, in the store alone.
+bench-pagination: $(STAMP)
+	$(BIN)/python scripts/bench_pagination.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-codegen playground/node_modules clients/node_modules .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve | migrate | keys create | flows create | export-schema`.
+"""Command line: `python -m app serve | migrate | keys | flows | seed | export-schema`.
 
 Every command that touches the database first brings it to the newest migration.
 """
@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     create_flow.set_defaults(handler=_create_flow)
 
+    seed = commands.add_parser(
+        "seed", help="write COUNT realistic sessions (with reports and events) in bulk"
+    )
+    seed.add_argument("--count", type=_count, required=True, help="how many sessions")
+    seed.add_argument("--account", type=_account_id, help="acct_…; the default account if omitted")
+    seed.add_argument("--mode", choices=["test", "live"], default="test", help="default: test")
+    seed.set_defaults(handler=_seed)
+
     export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, help="file to write; stdout when omitted")
     export.set_defaults(handler=_export_schema)
@@ -92,6 +100,12 @@ def _account_id(value: str) -> str:
             f"account ids look like acct_ followed by letters and digits, got {value!r}"
         )
     return value
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"--count must be a whole number from 1, got {value!r}")
+    return int(value)
 
 
 def _json_object(value: str) -> dict[str, Any]:
@@ -226,6 +240,25 @@ def _create_flow(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {where}: {error.message}", file=sys.stderr)
         return 2
     print(flow_id)
+    return 0
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from app.seed import seed
+
+    upgrade(settings.database_url)
+
+    async def run() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            result = await seed(
+                engine, count=args.count, account_id=args.account, livemode=args.mode == "live"
+            )
+            return result.summary()
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
     return 0
 
 

@@ -41,7 +41,9 @@ SQLITE_FIRST = f"""
     SELECT {COLUMNS} FROM verification_sessions
     WHERE account_id = ? AND livemode = ? ORDER BY created DESC, id DESC LIMIT ?
 """
-SQLITE_ONE = f"SELECT {COLUMNS} FROM verification_sessions WHERE id = ? AND account_id = ? AND livemode = ?"
+SQLITE_ONE = (
+    f"SELECT {COLUMNS} FROM verification_sessions WHERE id = ? AND account_id = ? AND livemode = ?"
+)
 POSTGRES_PAGE = f"""
     SELECT {COLUMNS} FROM verification_sessions
     WHERE account_id = $1 AND livemode = $2 AND (created, id) < ($3, $4)
@@ -51,9 +53,7 @@ POSTGRES_FIRST = f"""
     SELECT {COLUMNS} FROM verification_sessions
     WHERE account_id = $1 AND livemode = $2 ORDER BY created DESC, id DESC LIMIT $3
 """
-POSTGRES_ONE = (
-    f"SELECT {COLUMNS} FROM verification_sessions WHERE id = $1 AND account_id = $2 AND livemode = $3"
-)
+POSTGRES_ONE = f"SELECT {COLUMNS} FROM verification_sessions WHERE id = $1 AND account_id = $2 AND livemode = $3"
 
 
 def cursor_of(created: str, session_id: str) -> str:
