@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -92,7 +93,11 @@ class GraphQLEndpoint:
         self.playground = playground
 
     async def handle(self, request: Request) -> Response:
-        media_type = _response_media_type(request)
+        accept = request.headers.get("accept", "")
+        # Clients send the same few Accept headers; a long one is worked out every time.
+        media_type = (
+            _cached_media_type(accept) if len(accept) <= 256 else _response_media_type(accept)
+        )
         try:
             if (
                 request.method == "GET"
@@ -402,18 +407,21 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _response_media_type(request: Request) -> str:
+def _response_media_type(accept: str) -> str:
     """The media type the Accept header rates higher of the two we serve (q-values as RFC 9110
     has them: a type takes the q of the most specific range matching it), preferring
     application/graphql-response+json on a tie only when it is named, so `*/*` gets
     application/json. Without an Accept header, or when it accepts neither, application/json:
     the GraphQL-over-HTTP spec lets a server disregard an Accept it cannot meet."""
-    ranges = _accept_ranges(request.headers.get("accept", ""))
+    ranges = _accept_ranges(accept)
     graphql_named, graphql_q = _accept_quality(ranges, GRAPHQL_RESPONSE)
     _, json_q = _accept_quality(ranges, "application/json")
     if graphql_q > json_q or (graphql_named and graphql_q == json_q > 0):
         return GRAPHQL_RESPONSE
     return "application/json"
+
+
+_cached_media_type = lru_cache(maxsize=256)(_response_media_type)
 
 
 def _accept_ranges(accept: str) -> list[tuple[str, float]]:
