@@ -8,13 +8,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, update
+from sqlalchemy import ColumnElement, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Query, Reader
+from app.db import Reader
 from app.domain import events as event_rules
 from app.domain import ids
 from app.domain.access import Scope
@@ -80,23 +80,11 @@ RECORD = reads.Record(Event)
 _KEY = (col(Event.sequence),)
 
 
-@lru_cache(maxsize=128)
-def _by_ids(count: int) -> Query:
-    return Query(
-        sa_select(*RECORD.columns).where(reads.one_of(Event.id, "id", count), *reads.scoped(Event)),
-        make=RECORD.make,
-    )
-
-
 async def get_events(reader: Reader, *, scope: Scope, event_ids: Sequence[str]) -> dict[str, Any]:
     """The visible events among `event_ids`, by id, in one query (records, read-only)."""
-    wanted = sorted({eid for eid in event_ids if ids.prefix_of(eid) == ids.EVENT})
-    if not wanted:
-        return {}
-    rows = await reader.all(
-        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
+    return await reads.get_by_ids(
+        reader, RECORD, Event, prefix=ids.EVENT, scope=scope, wanted=event_ids
     )
-    return {row.id: row for row in rows}
 
 
 @lru_cache(maxsize=256)
@@ -126,13 +114,9 @@ async def list_events(
 
 async def count_events(db: AsyncConnection, *, scope: Scope, filter: EventFilter) -> int:
     values = _filter_values(filter)
-    statement = (
-        sa_select(func.count())
-        .select_from(Event)
-        .where(*reads.scoped(Event), *_filtered(tuple(values)))
-        .params(**reads.scope_values(scope), **values)
+    return await reads.count(
+        db, Event, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
-    return int((await db.execute(statement)).scalar_one())
 
 
 async def redact_events(db: AsyncSession, *, session_id: str) -> None:

@@ -11,12 +11,16 @@ conditions with `.params(...)`.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, inspect
+from sqlalchemy import ColumnElement, bindparam, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col
 
+from app.db import Query, Reader
+from app.domain import ids
 from app.domain.access import Scope
 
 
@@ -60,3 +64,42 @@ def one_of(column: Any, name: str, count: int) -> ColumnElement[bool]:
 
 def one_of_values(name: str, values: list[Any]) -> dict[str, Any]:
     return {f"{name}_{index}": value for index, value in enumerate(values)}
+
+
+@lru_cache(maxsize=256)
+def _by_ids(record: Record, model: Any, count: int) -> Query:
+    return Query(
+        select(*record.columns).where(one_of(model.id, "id", count), *scoped(model)),
+        make=record.make,
+    )
+
+
+async def get_by_ids(
+    reader: Reader, record: Record, model: Any, *, prefix: str, scope: Scope, wanted: Sequence[str]
+) -> dict[str, Any]:
+    """The visible objects among the ids `wanted` (those with `prefix`), by id, in one query."""
+    found = sorted({each for each in wanted if ids.prefix_of(each) == prefix})
+    if not found:
+        return {}
+    rows = await reader.all(
+        _by_ids(record, model, len(found)), {**scope_values(scope), **one_of_values("id", found)}
+    )
+    return {row.id: row for row in rows}
+
+
+async def count(
+    db: AsyncConnection,
+    model: Any,
+    *,
+    scope: Scope,
+    conditions: list[ColumnElement[bool]],
+    values: dict[str, Any],
+) -> int:
+    """How many objects in the scope meet `conditions` (bind parameters named in `values`)."""
+    statement = (
+        select(func.count())
+        .select_from(model)
+        .where(*scoped(model), *conditions)
+        .params(**scope_values(scope), **values)
+    )
+    return int((await db.execute(statement)).scalar_one())

@@ -8,13 +8,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Query, Reader
+from app.db import Reader
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.verification import redact_person
@@ -60,25 +60,11 @@ _KEY = (col(VerificationReport.created), col(VerificationReport.id))
 _FILTERS = ("session_id", "type")
 
 
-@lru_cache(maxsize=128)
-def _by_ids(count: int) -> Query:
-    return Query(
-        sa_select(*RECORD.columns).where(
-            reads.one_of(VerificationReport.id, "id", count), *reads.scoped(VerificationReport)
-        ),
-        make=RECORD.make,
-    )
-
-
 async def get_reports(reader: Reader, *, scope: Scope, report_ids: Sequence[str]) -> dict[str, Any]:
     """The visible reports among `report_ids`, by id, in one query (records, read-only)."""
-    wanted = sorted({rid for rid in report_ids if ids.prefix_of(rid) == ids.REPORT})
-    if not wanted:
-        return {}
-    rows = await reader.all(
-        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
+    return await reads.get_by_ids(
+        reader, RECORD, VerificationReport, prefix=ids.REPORT, scope=scope, wanted=report_ids
     )
-    return {row.id: row for row in rows}
 
 
 @lru_cache(maxsize=256)
@@ -108,13 +94,9 @@ async def list_reports(
 
 async def count_reports(db: AsyncConnection, *, scope: Scope, filter: ReportFilter) -> int:
     values = _filter_values(filter)
-    statement = (
-        sa_select(func.count())
-        .select_from(VerificationReport)
-        .where(*reads.scoped(VerificationReport), *_filtered(tuple(values)))
-        .params(**reads.scope_values(scope), **values)
+    return await reads.count(
+        db, VerificationReport, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
-    return int((await db.execute(statement)).scalar_one())
 
 
 async def redact_reports(db: AsyncSession, *, session_id: str) -> None:

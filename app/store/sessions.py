@@ -8,14 +8,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Query, Reader
+from app.db import Reader
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.errors import ResourceMissing
@@ -142,16 +142,6 @@ async def lock_session(
 RECORD = reads.Record(VerificationSession)
 
 
-@lru_cache(maxsize=128)
-def _by_ids(count: int) -> Query:
-    return Query(
-        sa_select(*RECORD.columns).where(
-            reads.one_of(VerificationSession.id, "id", count), *reads.scoped(VerificationSession)
-        ),
-        make=RECORD.make,
-    )
-
-
 async def get_session(reader: Reader, *, scope: Scope, session_id: str) -> Any | None:
     """The session with this id in this scope (a record, read-only), or None."""
     return (await get_sessions(reader, scope=scope, session_ids=[session_id])).get(session_id)
@@ -161,13 +151,9 @@ async def get_sessions(
     reader: Reader, *, scope: Scope, session_ids: Sequence[str]
 ) -> dict[str, Any]:
     """The visible sessions among `session_ids`, by id, in one query (records, read-only)."""
-    wanted = sorted({sid for sid in session_ids if ids.prefix_of(sid) == ids.SESSION})
-    if not wanted:
-        return {}
-    rows = await reader.all(
-        _by_ids(len(wanted)), {**reads.scope_values(scope), **reads.one_of_values("id", wanted)}
+    return await reads.get_by_ids(
+        reader, RECORD, VerificationSession, prefix=ids.SESSION, scope=scope, wanted=session_ids
     )
-    return {row.id: row for row in rows}
 
 
 async def get_link(
@@ -245,13 +231,9 @@ async def list_sessions(
 async def count_sessions(db: AsyncConnection, *, scope: Scope, filter: SessionFilter) -> int:
     """How many sessions match; not bounded by a page, so it runs off the event loop."""
     values = _filter_values(filter)
-    statement = (
-        sa_select(func.count())
-        .select_from(VerificationSession)
-        .where(*reads.scoped(VerificationSession), *_filtered(tuple(values)))
-        .params(**reads.scope_values(scope), **values)
+    return await reads.count(
+        db, VerificationSession, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
-    return int((await db.execute(statement)).scalar_one())
 
 
 def _filter_values(filter: SessionFilter) -> dict[str, Any]:
