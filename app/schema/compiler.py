@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import keyword
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -45,7 +46,6 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     GraphQLAbstractType,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -103,9 +103,6 @@ class Run:
         field(default_factory=list)
     )
 
-    def info(self, field_def: GraphQLField, nodes: list[FieldNode], parent: Any, path: Any) -> Any:
-        return self.executor.build_resolve_info(field_def, nodes, parent, path)
-
     def later(
         self,
         target: dict[str, Any] | list[Any],
@@ -139,17 +136,9 @@ class Plan:
     """One query operation, compiled for one set of @skip/@include decisions."""
 
     def __init__(
-        self,
-        *,
-        compiler: Compiler,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        root: _Object,
-        permissions: tuple[ContextPermission, ...],
+        self, *, compiler: Compiler, root: _Object, permissions: tuple[ContextPermission, ...]
     ) -> None:
         self.compiler = compiler
-        self.document = document
-        self.operation = operation
         self.root = root
         self.permissions = permissions
 
@@ -236,7 +225,7 @@ class Compiler:
             self._plans.move_to_end(key)
             return self._plans[key]
         try:
-            plan: Plan | None = self._compile(document, executor)
+            plan: Plan | None = self._compile(executor)
         except Exception:
             # Unsupported, or the selection itself is in error (an @include whose `if` is a null
             # variable): graphql-core runs it and, where there is one, reports the error.
@@ -251,7 +240,7 @@ class Compiler:
 
     # Compilation.
 
-    def _compile(self, document: DocumentNode, executor: Any) -> Plan:
+    def _compile(self, executor: Any) -> Plan:
         operation = executor.operation
         if operation.operation != OperationType.QUERY:
             raise Unsupported("only queries are compiled")
@@ -268,13 +257,7 @@ class Compiler:
         )
         permissions: list[ContextPermission] = []
         root = self._object(root_type, grouped, selection, permissions)
-        return Plan(
-            compiler=self,
-            document=document,
-            operation=operation,
-            root=root,
-            permissions=tuple(dict.fromkeys(permissions)),
-        )
+        return Plan(compiler=self, root=root, permissions=tuple(dict.fromkeys(permissions)))
 
     def _object(
         self,
@@ -317,7 +300,7 @@ class Compiler:
             read = _direct_read(strawberry_field, permissions)
             if read is not None:
                 names[f"r{index}"] = read
-                if read is getattr and strawberry_field.python_name.isidentifier():
+                if read is getattr and _attribute_name(strawberry_field.python_name):
                     lines.append(f"    {value} = source.{strawberry_field.python_name}")
                 elif read is strawberry_field.default_resolver:
                     lines.append(
@@ -696,6 +679,11 @@ def _complete_inline(
         f"    if {value} is not None and not ({check}):",
         f"        {value} = {complete}(run, {value}, {path})",
     ]
+
+
+def _attribute_name(name: str) -> bool:
+    """Whether `source.<name>` is valid Python (so `getattr(source, name)` can be written so)."""
+    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _strawberry_field(field_def: GraphQLField) -> StrawberryField:
