@@ -99,19 +99,17 @@ class Run:
 
     context: Any
     executor: Any
-    pending: list[tuple[dict[str, Any] | list[Any], str | int, Awaitable[Any], Completer, Any]] = (
-        field(default_factory=list)
-    )
+    # [object the value goes into (set once that object is built), key, awaitable, completer,
+    # path]; registered the moment a resolver returns the awaitable, so that a run that gives up
+    # before the object exists still closes it.
+    pending: list[list[Any]] = field(default_factory=list)
 
     def later(
-        self,
-        target: dict[str, Any] | list[Any],
-        key: str | int,
-        awaitable: Awaitable[Any],
-        complete: Completer,
-        path: Path | None,
-    ) -> None:
-        self.pending.append((target, key, awaitable, complete, path))
+        self, key: str | int, awaitable: Awaitable[Any], complete: Completer, path: Path | None
+    ) -> list[Any]:
+        entry = [None, key, awaitable, complete, path]
+        self.pending.append(entry)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ class Plan:
                     if isinstance(value, BaseException) or failed:
                         failed = True
                         continue
-                    target[key] = complete(run, value, path)  # type: ignore[index]
+                    target[key] = complete(run, value, path)
                 if failed:
                     raise Bail
         except Exception:
@@ -176,7 +174,7 @@ class Plan:
         return data
 
 
-def _close(pending: Iterable[tuple[Any, Any, Awaitable[Any], Any, Any]]) -> None:
+def _close(pending: Iterable[list[Any]]) -> None:
     # Awaitables that a bailed run never awaited would warn "never awaited"; the reference run
     # calls their resolvers again.
     for _, _, awaitable, _, _ in pending:
@@ -332,15 +330,14 @@ class Compiler:
             lines.append(f"    p{index} = {path}")
             lines.append(f"    {value} = r{index}(run, source, p{index})")
             lines.append(f"    if _awaitable({value}):")
-            lines.append(f"        w{index} = {value}")
+            lines.append(
+                f"        w{index} = run.later({response_name!r}, {value}, c{index}, p{index})"
+            )
             lines.append(f"        {value} = None")
             lines.append("    else:")
             lines.append(f"        w{index} = None")
             lines.append(f"        {value} = c{index}(run, {value}, p{index})")
-            later.append(
-                f"    if w{index} is not None: "
-                f"run.later(result, {response_name!r}, w{index}, c{index}, p{index})"
-            )
+            later.append(f"    if w{index} is not None:\n        w{index}[0] = result")
         name = f"_{object_type.name}_{next(self._names)}"
         body = "\n".join(lines) or "    pass"
         source = f"def {name}(run, source, path):\n{body}\n    result = {{{', '.join(entries)}}}\n"
