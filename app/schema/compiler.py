@@ -125,7 +125,6 @@ class _Selection:
 class _Object:
     """The compiled selection of one object type: `function(run, source, path) -> dict`."""
 
-    type: GraphQLObjectType
     function: Callable[[Run, Any, Path | None], dict[str, Any]] | None = None
     needs_path: bool = False
 
@@ -266,7 +265,7 @@ class Compiler:
     ) -> _Object:
         """Generate `function(run, source, path)` for a selection on an object type: one local
         per field, read and completed in selection order, then one dict literal."""
-        compiled = _Object(type=object_type)
+        compiled = _Object()
         names: dict[str, Any] = {
             "Path": Path,
             "Bail": Bail,

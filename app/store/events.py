@@ -102,13 +102,12 @@ def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.Pa
 async def list_events(
     reader: Reader, *, scope: Scope, filter: EventFilter, page: PageRequest
 ) -> Page[Any]:
-    where = keyset.seek(page)
     values = _filter_values(filter)
-    return await keyset.read_page(
+    return await keyset.list_page(
         reader,
-        _page(where.shape, tuple(values)),
+        lambda shape: _page(shape, tuple(values)),
         values={**reads.scope_values(scope), **values},
-        seek=where,
+        page=page,
     )
 
 
@@ -134,7 +133,7 @@ def _filter_values(filter: EventFilter) -> dict[str, Any]:
     the names (the statement's shape) say how many there are."""
     given: dict[str, Any] = {"session_id": filter.session_id}
     given.update(reads.one_of_values("type", list(dict.fromkeys(filter.types or ()))))
-    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
+    given.update(reads.given(filter, ()))
     return {name: value for name, value in given.items() if value is not None}
 
 

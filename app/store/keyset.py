@@ -140,6 +140,19 @@ def page_queries(
     )
 
 
+async def list_page(
+    reader: Reader,
+    queries: Callable[[tuple[bool, bool, bool]], PageQueries],
+    *,
+    values: Mapping[str, Any],
+    page: PageRequest,
+) -> Page[Any]:
+    """The requested page: `queries` gives the statements of its shape, `values` the scope's
+    and the filter's bind-parameter values."""
+    where = seek(page)
+    return await read_page(reader, queries(where.shape), values=values, seek=where)
+
+
 async def read_page(
     reader: Reader, queries: PageQueries, *, values: Mapping[str, Any], seek: Seek
 ) -> Page[Any]:

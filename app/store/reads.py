@@ -22,6 +22,7 @@ from sqlmodel import SQLModel, col
 from app.db import Query, Reader
 from app.domain import ids
 from app.domain.access import Scope
+from app.store import keyset
 
 
 class Record:
@@ -41,6 +42,18 @@ class Record:
         record: Any = factory(f"{model.__name__}Record", names)
         self.type = record
         self.make = record._make
+
+
+def given(filter: Any, names: Sequence[str]) -> dict[str, Any]:
+    """A filter's set fields among `names` and its `created_*` bounds, by bind-parameter name;
+    which names are there is the statements' shape."""
+    fields = (*names, *(bound for bound, _ in keyset.CREATED_BOUNDS))
+    return {name: value for name in fields if (value := getattr(filter, name)) is not None}
+
+
+def equal_to(model: Any, names: Sequence[str], present: Collection[str]) -> list[Any]:
+    """`column = :name` for each of `names` among `present`."""
+    return [getattr(model, name) == bindparam(name) for name in names if name in present]
 
 
 def scoped(model: Any) -> list[ColumnElement[bool]]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -82,18 +82,17 @@ def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.Pa
 async def list_reports(
     reader: Reader, *, scope: Scope, filter: ReportFilter, page: PageRequest
 ) -> Page[Any]:
-    where = keyset.seek(page)
-    values = _filter_values(filter)
-    return await keyset.read_page(
+    values = reads.given(filter, _FILTERS)
+    return await keyset.list_page(
         reader,
-        _page(where.shape, tuple(values)),
+        lambda shape: _page(shape, tuple(values)),
         values={**reads.scope_values(scope), **values},
-        seek=where,
+        page=page,
     )
 
 
 async def count_reports(db: AsyncConnection, *, scope: Scope, filter: ReportFilter) -> int:
-    values = _filter_values(filter)
+    values = reads.given(filter, _FILTERS)
     return await reads.count(
         db, VerificationReport, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
@@ -112,15 +111,8 @@ async def redact_reports(db: AsyncSession, *, session_id: str) -> None:
     await db.flush()
 
 
-def _filter_values(filter: ReportFilter) -> dict[str, Any]:
-    given = {name: getattr(filter, name) for name in _FILTERS}
-    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
-    return {name: value for name, value in given.items() if value is not None}
-
-
 def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        getattr(VerificationReport, name) == bindparam(name) for name in _FILTERS if name in names
+    return [
+        *reads.equal_to(VerificationReport, _FILTERS, names),
+        *keyset.created_range(col(VerificationReport.created), names),
     ]
-    conditions += keyset.created_range(col(VerificationReport.created), names)
-    return conditions

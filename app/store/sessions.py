@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -196,12 +196,12 @@ def _page(
 def page_statement(*, filter: SessionFilter, page: PageRequest) -> Select[Any]:
     """The statement of one page (its values as bind parameters): a seek on (created, id),
     newest first, overfetching one row."""
-    return _page(keyset.seek(page).shape, tuple(_filter_values(filter))).rows.statement
+    return _page(keyset.seek(page).shape, tuple(reads.given(filter, _FILTERS))).rows.statement
 
 
 def far_side_statement(*, filter: SessionFilter, page: PageRequest) -> Select[Any] | None:
     """The probe for hasPreviousPage (forward) or hasNextPage (backward); see `keyset`."""
-    probe = _page(keyset.seek(page).shape, tuple(_filter_values(filter))).probe
+    probe = _page(keyset.seek(page).shape, tuple(reads.given(filter, _FILTERS))).probe
     return probe.statement if probe is not None else None
 
 
@@ -216,36 +216,26 @@ async def list_sessions(
     """One page of sessions, newest first: a seek on (created, id) and, after a cursor, a
     one-row probe of the far side (see `keyset`). With `attributes`, records hold only those
     (and `id` and `created`, the list's key); otherwise every column."""
-    where = keyset.seek(page)
-    values = _filter_values(filter)
-    if attributes is not None:
-        attributes = attributes | {"id", "created"}
-    return await keyset.read_page(
+    values = reads.given(filter, _FILTERS)
+    fetched = attributes | {"id", "created"} if attributes is not None else None
+    return await keyset.list_page(
         reader,
-        _page(where.shape, tuple(values), attributes),
+        lambda shape: _page(shape, tuple(values), fetched),
         values={**reads.scope_values(scope), **values},
-        seek=where,
+        page=page,
     )
 
 
 async def count_sessions(db: AsyncConnection, *, scope: Scope, filter: SessionFilter) -> int:
     """How many sessions match; not bounded by a page, so it runs off the event loop."""
-    values = _filter_values(filter)
+    values = reads.given(filter, _FILTERS)
     return await reads.count(
         db, VerificationSession, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
 
 
-def _filter_values(filter: SessionFilter) -> dict[str, Any]:
-    """The filter's given values by bind-parameter name (and so its shape, by their names)."""
-    given = {name: getattr(filter, name) for name in _FILTERS}
-    given.update({name: getattr(filter, name) for name, _ in keyset.CREATED_BOUNDS})
-    return {name: value for name, value in given.items() if value is not None}
-
-
 def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        getattr(VerificationSession, name) == bindparam(name) for name in _FILTERS if name in names
+    return [
+        *reads.equal_to(VerificationSession, _FILTERS, names),
+        *keyset.created_range(col(VerificationSession.created), names),
     ]
-    conditions += keyset.created_range(col(VerificationSession.created), names)
-    return conditions
