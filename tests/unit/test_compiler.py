@@ -82,7 +82,18 @@ class Query:
         return None  # type: ignore[return-value]
 
 
-SCHEMA = strawberry.Schema(query=Query, types=[Pet, Owner])
+CALLS: list[str] = []
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def adopt(self, name: str) -> Pet:
+        CALLS.append(name)
+        return Pet(name=name, colour=Colour.RED, age=0)
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation, types=[Pet, Owner])
 
 
 async def compiled(
@@ -168,10 +179,20 @@ def test_a_context_permission_defines_allows_not_has_permission() -> None:
                 return True
 
 
-def test_mutations_and_introspection_are_not_compiled() -> None:
+def test_introspection_is_not_compiled() -> None:
     mine, reference = both("{ __schema { queryType { name } } }")
     assert mine is None
     assert reference.data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_a_mutation_is_not_compiled_so_it_runs_once() -> None:
+    compiler = Compiler(SCHEMA._schema)
+    CALLS.clear()
+    # when
+    mine = asyncio.run(compiled(compiler, 'mutation { adopt(name: "kit") { name } }', None, {}))
+    # then: no plan, and its resolver never ran (the reference alone runs it)
+    assert mine is None
+    assert CALLS == []
 
 
 def test_graphql_execution_names_its_variable_when_wrong() -> None:
