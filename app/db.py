@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,21 +100,21 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 class Query:
     """A SELECT with named bind parameters, built once per shape and compiled once per dialect.
 
-    `make` turns a decoded row into the caller's record (e.g. a namedtuple's `_make`); without
-    it, rows stay tuples.
+    `record` is the tuple type (a namedtuple) each decoded row becomes; without it, rows stay
+    plain tuples.
     """
 
     def __init__(
-        self, statement: Select[Any] | Any, *, make: Callable[[Iterable[Any]], Any] | None = None
+        self, statement: Select[Any] | Any, *, record: type[tuple[Any, ...]] = tuple
     ) -> None:
         self.statement = statement
-        self.make = make
+        self.record = record
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            found = self._compiled[dialect.name] = _compile(self.statement, dialect)
+            found = self._compiled[dialect.name] = _compile(self.statement, dialect, self.record)
         return found
 
 
@@ -124,7 +124,7 @@ class _Compiled:
     names: tuple[str, ...]
     defaults: Mapping[str, Any]
     binds: tuple[Callable[[Any], Any] | None, ...]
-    # `decode(row) -> tuple`: each column's driver value as the ORM would have read it.
+    # `decode(row) -> record`: each column's driver value as the ORM would have read it.
     decode: Callable[[Sequence[Any]], tuple[Any, ...]]
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any]:
@@ -135,7 +135,7 @@ class _Compiled:
         return out
 
 
-def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
+def _compile(statement: Select[Any], dialect: Dialect, record: type[tuple[Any, ...]]) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     return _Compiled(
@@ -147,17 +147,19 @@ def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
             for name in names
         ),
         decode=_row_decoder(
-            [_decoder(column.type, dialect) for column in statement.selected_columns]
+            [_decoder(column.type, dialect) for column in statement.selected_columns], record
         ),
     )
 
 
 def _row_decoder(
-    decoders: Sequence[Callable[[Any], Any] | None],
+    decoders: Sequence[Callable[[Any], Any] | None], record: type[tuple[Any, ...]]
 ) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """One function for a whole row, `(row[0], d1(row[1]) if row[1] is not None else None, …)`:
-    a row is decoded without a loop or a call for the columns that need nothing."""
-    names: dict[str, Any] = {}
+    """One function from a driver's row to a record, `new(record, (row[0], None if row[1] is None
+    else d1(row[1]), …))`: a row is decoded without a loop or a call for the columns that need
+    nothing, and becomes its record without a second pass (`tuple.__new__` is what a namedtuple's
+    own constructor calls)."""
+    names: dict[str, Any] = {"new": tuple.__new__, "record": record}
     parts = []
     for index, decode in enumerate(decoders):
         if decode is None:
@@ -165,7 +167,7 @@ def _row_decoder(
         else:
             names[f"d{index}"] = decode
             parts.append(f"(None if row[{index}] is None else d{index}(row[{index}]))")
-    source = f"def decode(row):\n    return ({', '.join(parts)},)\n"
+    source = f"def decode(row):\n    return new(record, ({', '.join(parts)},))\n"
     exec(compile(source, "<row decoder>", "exec"), names)
     return names["decode"]  # type: ignore[no-any-return]
 
@@ -239,10 +241,9 @@ class Reader:
                 finally:
                     sqlite.execute("COMMIT")
         results = []
-        for (query, each, _), rows in zip(compiled, raw, strict=True):
+        for (_, each, _), rows in zip(compiled, raw, strict=True):
             decode = each.decode
-            decoded = [decode(row) for row in rows]
-            results.append([query.make(row) for row in decoded] if query.make else decoded)
+            results.append([decode(row) for row in rows])
         return results
 
     def _sqlite_rows(

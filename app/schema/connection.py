@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.types import Info
 
+from app.pagination import PageRequest
 from app.store.keyset import Page
 
 Node = TypeVar("Node")
@@ -51,40 +53,59 @@ class Connection(Generic[Node]):
         return await self.count()
 
 
-_NODE_FIELDS: dict[int, tuple[Any, frozenset[str]]] = {}
-_NODE_FIELDS_KEPT = 512
+@dataclass(frozen=True)
+class Selected:
+    """What a connection's selection asks for, through fragments and whatever their
+    @skip/@include (a superset is enough to know what to fetch)."""
+
+    # The names of the fields asked of its nodes (under `edges { node }` and `nodes`).
+    node_fields: frozenset[str]
+    # The names of the fields asked of `pageInfo`.
+    page_info_fields: frozenset[str]
+
+    def far_side(self, page: PageRequest) -> bool:
+        """Whether the page must know what lies beyond its cursor: `hasPreviousPage` going
+        forward, `hasNextPage` going backward (see `store.keyset`)."""
+        return ("hasPreviousPage" if page.forward else "hasNextPage") in self.page_info_fields
 
 
-def node_fields(info: Info[Any, Any]) -> frozenset[str]:
-    """The names of the fields a connection's selection asks of its nodes (under `edges { node }`
-    and `nodes`), through fragments, whatever their @skip/@include (a superset is enough to know
-    what to fetch). Remembered per selection: documents are parsed once (app.schema.limits), so
-    the same operation brings the same nodes."""
+_SELECTED: dict[int, tuple[Any, Selected]] = {}
+_SELECTED_KEPT = 512
+
+
+def selected(info: Info[Any, Any]) -> Selected:
+    """What the connection field being resolved selects. Remembered per selection: documents
+    are parsed once (app.schema.limits), so the same operation brings the same nodes."""
     # graphql-core's own resolve info: its field nodes are the document's, which Strawberry's
     # public `selected_fields` would convert anew on every call.
     raw = info._raw_info
     fragments = raw.fragments
     first = raw.field_nodes[0]
-    found = _NODE_FIELDS.get(id(first))
+    found = _SELECTED.get(id(first))
     if found is not None and found[0] is first:
         return found[1]
-    names: set[str] = set()
+    nodes: set[str] = set()
+    page_info: set[str] = set()
     for node in raw.field_nodes:
         for part in _fields(node.selection_set, fragments):
-            if part.name.value == "nodes":
-                names.update(field.name.value for field in _fields(part.selection_set, fragments))
-            elif part.name.value == "edges":
+            name = part.name.value
+            if name == "nodes":
+                nodes.update(_names(part.selection_set, fragments))
+            elif name == "pageInfo":
+                page_info.update(_names(part.selection_set, fragments))
+            elif name == "edges":
                 for edge_field in _fields(part.selection_set, fragments):
                     if edge_field.name.value == "node":
-                        names.update(
-                            field.name.value
-                            for field in _fields(edge_field.selection_set, fragments)
-                        )
-    if len(_NODE_FIELDS) >= _NODE_FIELDS_KEPT:
-        _NODE_FIELDS.clear()
-    result = frozenset(names)
-    _NODE_FIELDS[id(first)] = (first, result)
+                        nodes.update(_names(edge_field.selection_set, fragments))
+    if len(_SELECTED) >= _SELECTED_KEPT:
+        _SELECTED.clear()
+    result = Selected(node_fields=frozenset(nodes), page_info_fields=frozenset(page_info))
+    _SELECTED[id(first)] = (first, result)
     return result
+
+
+def _names(selection_set: SelectionSetNode | None, fragments: dict[str, Any]) -> Iterator[str]:
+    return (field.name.value for field in _fields(selection_set, fragments))
 
 
 def _fields(
@@ -117,9 +138,10 @@ def build_connection(
     return Connection(
         edges=edges,
         nodes=[edge.node for edge in edges],
+        # A None (not asked: the far side was not probed) is never read: see `Selected`.
         page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
+            has_next_page=page.has_next_page,  # type: ignore[arg-type]
+            has_previous_page=page.has_previous_page,  # type: ignore[arg-type]
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),

@@ -23,7 +23,7 @@ from app.pagination import (
     encode_sequence_cursor,
     page_request,
 )
-from app.schema.connection import Connection, build_connection, node_fields
+from app.schema.connection import Connection, build_connection, selected
 from app.schema.context import Context
 from app.schema.errors import bad_user_input
 from app.schema.events import Event
@@ -219,12 +219,18 @@ class Query:
         scope = context.reader()
         page = _page(first, after, last, before)
         conditions = _session_filter(filter)
+        wanted = selected(info)
         # Only the columns the selected fields read (see FIELD_ATTRIBUTES).
-        attributes = selected_attributes(node_fields(info))
+        attributes = selected_attributes(wanted.node_fields)
         return await _connection(
             context,
             fetch=lambda reader: store.list_sessions(
-                reader, scope=scope, filter=conditions, page=page, attributes=attributes
+                reader,
+                scope=scope,
+                filter=conditions,
+                page=page,
+                attributes=attributes,
+                far_side=wanted.far_side(page),
             ),
             count=lambda db: store.count_sessions(db, scope=scope, filter=conditions),
             node=_session(context),
@@ -270,7 +276,11 @@ class Query:
         return await _connection(
             context,
             fetch=lambda reader: report_store.list_reports(
-                reader, scope=scope, filter=conditions, page=page
+                reader,
+                scope=scope,
+                filter=conditions,
+                page=page,
+                far_side=selected(info).far_side(page),
             ),
             count=lambda db: report_store.count_reports(db, scope=scope, filter=conditions),
             node=VerificationReport.from_row,
@@ -327,7 +337,11 @@ class Query:
         return await _connection(
             context,
             fetch=lambda reader: event_store.list_events(
-                reader, scope=scope, filter=conditions, page=page
+                reader,
+                scope=scope,
+                filter=conditions,
+                page=page,
+                far_side=selected(info).far_side(page),
             ),
             count=lambda db: event_store.count_events(db, scope=scope, filter=conditions),
             node=Event.from_row,

@@ -13,9 +13,20 @@ Metadata = NewType("Metadata", dict[str, Any])
 
 
 def serialize_datetime(value: datetime) -> str:
-    """Always UTC, always six fractional digits, always `Z`: one precision for every use."""
-    # An aware UTC value prints as `…ffffff+00:00`; the offset becomes the `Z`.
-    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    """Always UTC, always six fractional digits, always `Z`: one precision for every use, as
+    `isoformat(timespec="microseconds")` prints it (tests/unit/test_scalars.py compares)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # printf-style formatting: about half the cost of `isoformat`, on every row of every page.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
 
 
 def parse_datetime(value: object) -> datetime:

@@ -95,12 +95,12 @@ def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.Pa
         keys=sa_select(col(Event.sequence)).where(*conditions),
         key=_KEY,
         shape=shape,
-        make=RECORD.make,
+        record=RECORD.type,
     )
 
 
 async def list_events(
-    reader: Reader, *, scope: Scope, filter: EventFilter, page: PageRequest
+    reader: Reader, *, scope: Scope, filter: EventFilter, page: PageRequest, far_side: bool = True
 ) -> Page[Any]:
     values = _filter_values(filter)
     return await keyset.list_page(
@@ -108,6 +108,7 @@ async def list_events(
         lambda shape: _page(shape, tuple(values)),
         values={**reads.scope_values(scope), **values},
         page=page,
+        far_side=far_side,
     )
 
 

@@ -27,9 +27,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """A page's rows in list order, and whether more lie beyond each end: None for the end
+    beyond the cursor the page started from when the caller did not ask (`far_side=False`)."""
+
     rows: list[T]
-    has_next_page: bool
-    has_previous_page: bool
+    has_next_page: bool | None
+    has_previous_page: bool | None
 
 
 @dataclass(frozen=True)
@@ -129,13 +132,13 @@ def page_queries(
     keys: Select[Any],
     key: Sequence[Any],
     shape: tuple[bool, bool, bool],
-    make: Callable[[Any], Any],
+    record: type[tuple[Any, ...]],
 ) -> PageQueries:
     """The page of `rows` (scoped and filtered) and the probe over `keys` (the same conditions,
     selecting a key column), for one shape."""
     probe = far_side_statement(keys, key=key, shape=shape)
     return PageQueries(
-        rows=Query(page_statement(rows, key=key, shape=shape), make=make),
+        rows=Query(page_statement(rows, key=key, shape=shape), record=record),
         probe=Query(probe) if probe is not None else None,
     )
 
@@ -146,28 +149,46 @@ async def list_page(
     *,
     values: Mapping[str, Any],
     page: PageRequest,
+    far_side: bool = True,
 ) -> Page[Any]:
     """The requested page: `queries` gives the statements of its shape, `values` the scope's
-    and the filter's bind-parameter values."""
+    and the filter's bind-parameter values. `far_side=False` leaves out the probe beyond the
+    cursor, for a caller that does not need to know (a connection whose selection has no
+    `hasPreviousPage` going forward, no `hasNextPage` going backward)."""
     where = seek(page)
-    return await read_page(reader, queries(where.shape), values=values, seek=where)
+    return await read_page(
+        reader, queries(where.shape), values=values, seek=where, far_side=far_side
+    )
 
 
 async def read_page(
-    reader: Reader, queries: PageQueries, *, values: Mapping[str, Any], seek: Seek
+    reader: Reader,
+    queries: PageQueries,
+    *,
+    values: Mapping[str, Any],
+    seek: Seek,
+    far_side: bool = True,
 ) -> Page[Any]:
-    """Run a page and its probe in one snapshot; rows come back in list order."""
+    """Run a page and (with `far_side`) its probe in one snapshot; rows come back in list
+    order."""
     values = {**values, **seek.values()}
     reads = [(queries.rows, values)]
-    if queries.probe is not None:
-        reads.append((queries.probe, values))
+    probe = queries.probe if far_side else None
+    if probe is not None:
+        reads.append((probe, values))
     found = await reader.many(reads)
     rows = found[0]
     has_more = len(rows) > seek.size
     rows = rows[: seek.size]
     if not seek.forward:
         rows.reverse()
-    has_beyond = len(found) > 1 and bool(found[1])
+    has_beyond: bool | None
+    if probe is not None:
+        has_beyond = bool(found[1])
+    elif queries.probe is None:
+        has_beyond = False  # the page did not start from a cursor: nothing lies beyond it
+    else:
+        has_beyond = None  # not asked
     return Page(
         rows=rows,
         has_next_page=has_more if seek.forward else has_beyond,

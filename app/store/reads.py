@@ -40,8 +40,7 @@ class Record:
         names = [attribute.key for attribute in mapped]
         factory: Any = namedtuple  # called through a name mypy does not special-case
         record: Any = factory(f"{model.__name__}Record", names)
-        self.type = record
-        self.make = record._make
+        self.type: type[tuple[Any, ...]] = record
 
 
 def given(filter: Any, names: Sequence[str]) -> dict[str, Any]:
@@ -83,7 +82,7 @@ def one_of_values(name: str, values: list[Any]) -> dict[str, Any]:
 def _by_ids(record: Record, model: Any, count: int) -> Query:
     return Query(
         select(*record.columns).where(one_of(model.id, "id", count), *scoped(model)),
-        make=record.make,
+        record=record.type,
     )
 
 

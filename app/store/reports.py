@@ -75,12 +75,17 @@ def _page(shape: tuple[bool, bool, bool], filters: tuple[str, ...]) -> keyset.Pa
         keys=sa_select(col(VerificationReport.id)).where(*conditions),
         key=_KEY,
         shape=shape,
-        make=RECORD.make,
+        record=RECORD.type,
     )
 
 
 async def list_reports(
-    reader: Reader, *, scope: Scope, filter: ReportFilter, page: PageRequest
+    reader: Reader,
+    *,
+    scope: Scope,
+    filter: ReportFilter,
+    page: PageRequest,
+    far_side: bool = True,
 ) -> Page[Any]:
     values = reads.given(filter, _FILTERS)
     return await keyset.list_page(
@@ -88,6 +93,7 @@ async def list_reports(
         lambda shape: _page(shape, tuple(values)),
         values={**reads.scope_values(scope), **values},
         page=page,
+        far_side=far_side,
     )
 
 

@@ -189,7 +189,7 @@ def _page(
         keys=sa_select(col(VerificationSession.id)).where(*conditions),
         key=_KEY,
         shape=shape,
-        make=record.make,
+        record=record.type,
     )
 
 
@@ -212,10 +212,12 @@ async def list_sessions(
     filter: SessionFilter,
     page: PageRequest,
     attributes: frozenset[str] | None = None,
+    far_side: bool = True,
 ) -> Page[Any]:
-    """One page of sessions, newest first: a seek on (created, id) and, after a cursor, a
-    one-row probe of the far side (see `keyset`). With `attributes`, records hold only those
-    (and `id` and `created`, the list's key); otherwise every column."""
+    """One page of sessions, newest first: a seek on (created, id) and, after a cursor and
+    unless `far_side` is False, a one-row probe of the far side (see `keyset`). With
+    `attributes`, records hold only those (and `id` and `created`, the list's key); otherwise
+    every column."""
     values = reads.given(filter, _FILTERS)
     fetched = attributes | {"id", "created"} if attributes is not None else None
     return await keyset.list_page(
@@ -223,6 +225,7 @@ async def list_sessions(
         lambda shape: _page(shape, tuple(values), fetched),
         values={**reads.scope_values(scope), **values},
         page=page,
+        far_side=far_side,
     )
 
 

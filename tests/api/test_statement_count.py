@@ -207,3 +207,48 @@ def test_total_count_adds_one_statement(verified_api: Api) -> None:
     # then
     assert len(small) == len(large) == 3, (small, large)
     assert sum("count(" in statement.lower() for statement in large) == 1, large
+
+
+FORWARD_WITHOUT_PREVIOUS = """
+query Forward($after: String) {
+  verificationSessions(first: 5, after: $after) {
+    nodes { id } pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+BACKWARD = """
+query Backward($before: String) {
+  verificationSessions(last: 5, before: $before) {
+    nodes { id } pageInfo { hasPreviousPage startCursor ...Next }
+  }
+}
+fragment Next on PageInfo { hasNextPage @skip(if: false) }
+"""
+
+
+def statements_of(api: Api, document: str, variables: dict[str, Any]) -> tuple[Any, list[str]]:
+    with statements_by_request(api.server) as seen:
+        response = api.post(document, variables)
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]["verificationSessions"], seen[response.headers["request-id"]]
+
+
+def test_the_far_side_is_probed_only_when_its_answer_is_selected(verified_api: Api) -> None:
+    # given a cursor a few rows down the list
+    after = verified_api.gql(PAGE, {"first": 3})["verificationSessions"]["pageInfo"]["endCursor"]
+    # when: forward without hasPreviousPage
+    forward, unprobed = statements_of(verified_api, FORWARD_WITHOUT_PREVIOUS, {"after": after})
+    # then: the page alone
+    assert len(unprobed) == 1, unprobed
+    assert forward["pageInfo"] == {
+        "hasNextPage": True,
+        "endCursor": forward["pageInfo"]["endCursor"],
+    }
+    # when: backward, hasNextPage asked only through a fragment
+    backward, probed = statements_of(verified_api, BACKWARD, {"before": after})
+    # then: the probe runs, and answers that the cursor's own row lies beyond the page
+    assert len(probed) == 2, probed
+    assert backward["pageInfo"]["hasNextPage"] is True
+    assert backward["pageInfo"]["hasPreviousPage"] is False
