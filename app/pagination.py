@@ -19,6 +19,7 @@ from app.domain import ids
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 _CURSOR_VERSION = "v1"
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class PaginationError(ValueError):
@@ -83,7 +84,8 @@ def page_request(
 
 def encode_cursor(created: datetime, object_id: str) -> str:
     raw = f"{_CURSOR_VERSION}:{_to_micros(created)}:{object_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # base64.urlsafe_b64encode, without its two wrappers' cost on every edge of every page.
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def decode_cursor(cursor: str, *, argument: str) -> Cursor:

@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from app.pagination import DEFAULT_PAGE_SIZE
@@ -46,6 +47,21 @@ class GatewaySchema(strawberry.Schema):
                 )
 
 
+class _NameConverter(NameConverter):
+    """Strawberry's, remembering what each Python name becomes: it converts the names of a
+    field's arguments (and input fields) on every call of its resolver, always to the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        found = self._names.get(name)
+        if found is None:
+            found = self._names[name] = super().apply_naming_config(name)
+        return found
+
+
 def build_schema(settings: Settings | None = None) -> GatewaySchema:
     """The schema with the query limits of `settings` (the defaults when None, which is all the
     SDL export needs: limits and suggestions do not change the SDL)."""
@@ -68,7 +84,9 @@ def build_schema(settings: Settings | None = None) -> GatewaySchema:
         types=[VerificationSession, VerificationReport, Event],
         extensions=[limits_extension(limiter)],
         config=StrawberryConfig(
-            scalar_map=SCALAR_MAP, disable_field_suggestions=not settings.development
+            scalar_map=SCALAR_MAP,
+            disable_field_suggestions=not settings.development,
+            name_converter=_NameConverter(),
         ),
     )
     # A compiled plan replaces Strawberry's execution, whose extension hooks around execution and
