@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import graphql
 import httpx
 from alembic.script import ScriptDirectory
+from hypothesis_graphql import nodes
 
 from app.migrations import alembic_config
 
@@ -388,3 +390,26 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+def literal(value: Any) -> graphql.ValueNode:
+    """A JSON value as a GraphQL literal (object keys must be GraphQL names), for the documents
+    the fuzz and differential tests generate."""
+    if value is None:
+        return nodes.Null
+    if isinstance(value, bool):
+        return nodes.Boolean(value)
+    if isinstance(value, int):
+        return nodes.Int(value)
+    if isinstance(value, float):
+        return nodes.Float(value)
+    if isinstance(value, str):
+        return nodes.String(value)
+    if isinstance(value, list):
+        return nodes.List([literal(item) for item in value])
+    return nodes.Object(
+        [
+            graphql.ObjectFieldNode(name=graphql.NameNode(value=key), value=literal(item))
+            for key, item in value.items()
+        ]
+    )

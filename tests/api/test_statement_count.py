@@ -252,3 +252,25 @@ def test_the_far_side_is_probed_only_when_its_answer_is_selected(verified_api: A
     assert len(probed) == 2, probed
     assert backward["pageInfo"]["hasNextPage"] is True
     assert backward["pageInfo"]["hasPreviousPage"] is False
+
+
+@pytest.mark.parametrize("field", ["verificationReports", "events"])
+def test_reports_and_events_probe_the_far_side_only_when_asked(
+    verified_api: Api, field: str
+) -> None:
+    # given a cursor a few items down the list
+    first = f"query First {{ {field}(first: 3) {{ pageInfo {{ endCursor }} }} }}"
+    after = verified_api.gql(first)[field]["pageInfo"]["endCursor"]
+    page = "query Page($after: String) {{ {field}(first: 5, after: $after) {{ nodes {{ id }} pageInfo {{ {asked} }} }} }}"
+    for asked, statements, answer in (
+        ("hasNextPage", 1, {"hasNextPage": True}),
+        ("hasNextPage hasPreviousPage", 2, {"hasNextPage": True, "hasPreviousPage": True}),
+    ):
+        # when
+        with statements_by_request(verified_api.server) as seen:
+            response = verified_api.post(page.format(field=field, asked=asked), {"after": after})
+        body = response.json()
+        # then: the probe only with hasPreviousPage, and the right answers either way
+        assert "errors" not in body, body["errors"]
+        assert body["data"][field]["pageInfo"] == answer
+        assert len(seen[response.headers["request-id"]]) == statements, (asked, seen)

@@ -26,6 +26,7 @@ from hypothesis_graphql import strategies as gql_st
 from tests.differential.documents import SCHEMA, SCHEMA_TEXT
 from tests.differential.twins import GRAPHQL_RESPONSE, Reply, Request, Twins
 from tests.differential.world import World
+from tests.helpers import literal
 
 VALID_EXAMPLES = 300
 INVALID_EXAMPLES = 100
@@ -68,26 +69,6 @@ ODD_MOMENTS = [
 
 
 NAMES = st.from_regex(r"\A[a-z][a-zA-Z0-9]{0,8}\Z")
-
-
-def literal(value: Any) -> graphql.ValueNode:
-    """A JSON value (object keys being GraphQL names) as a GraphQL literal."""
-    if value is None:
-        return nodes.Null
-    if isinstance(value, bool):
-        return nodes.Boolean(value)
-    if isinstance(value, int):
-        return nodes.Int(value)
-    if isinstance(value, str):
-        return nodes.String(value)
-    if isinstance(value, list):
-        return nodes.List([literal(item) for item in value])
-    return nodes.Object(
-        [
-            graphql.ObjectFieldNode(name=graphql.NameNode(value=key), value=literal(item))
-            for key, item in value.items()
-        ]
-    )
 
 
 def often(usual: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

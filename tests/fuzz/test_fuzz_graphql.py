@@ -38,7 +38,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import Mode, nodes
+from hypothesis_graphql import Mode
 from hypothesis_graphql import strategies as gql
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -46,7 +46,7 @@ from schemathesis.core.result import Ok
 
 from app.schema.errors import INTERNAL_MESSAGE
 from tests.conftest import Api, Server, client_of
-from tests.helpers import CREATE_CREDENTIALS, simulate
+from tests.helpers import CREATE_CREDENTIALS, literal, simulate
 
 # Strings that only a fault of ours would put in a response.
 LEAK_MARKERS = (
@@ -141,28 +141,6 @@ def id_values(known_ids: list[str]) -> st.SearchStrategy[str]:
         st.sampled_from(known_ids),
         st.sampled_from(["vs_", "vr_", "evt_", "acct_", "vs_" + "0" * 24, "vs_" + "z" * 200]),
         st.text(max_size=80),
-    )
-
-
-def literal(value: Any) -> graphql.ValueNode:
-    """A JSON value as a GraphQL literal (object keys must be GraphQL names)."""
-    if value is None:
-        return nodes.Null
-    if isinstance(value, bool):
-        return nodes.Boolean(value)
-    if isinstance(value, int):
-        return nodes.Int(value)
-    if isinstance(value, float):
-        return nodes.Float(value)
-    if isinstance(value, str):
-        return nodes.String(value)
-    if isinstance(value, list):
-        return nodes.List([literal(item) for item in value])
-    return nodes.Object(
-        [
-            graphql.ObjectFieldNode(name=graphql.NameNode(value=key), value=literal(item))
-            for key, item in value.items()
-        ]
     )
 
 
