@@ -127,12 +127,12 @@ class _Compiled:
     # `decode(row) -> record`: each column's driver value as the ORM would have read it.
     decode: Callable[[Sequence[Any]], tuple[Any, ...]]
 
-    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         out = []
         for name, bind in zip(self.names, self.binds, strict=True):
             value = values[name] if name in values else self.defaults[name]
             out.append(value if bind is None or value is None else bind(value))
-        return out
+        return tuple(out)
 
 
 def _compile(statement: Select[Any], dialect: Dialect, record: type[tuple[Any, ...]]) -> _Compiled:
@@ -207,6 +207,7 @@ class Reader:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
+        self._postgres = is_postgres(engine)
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
@@ -220,9 +221,9 @@ class Reader:
     async def many(self, reads: Sequence[tuple[Query, Mapping[str, Any]]]) -> list[list[Any]]:
         """Several queries that must agree with each other: one snapshot on SQLite (one read
         transaction); on Postgres one autocommit statement each, on one connection."""
-        compiled = [(query, query.compiled(self.dialect), values) for query, values in reads]
-        statements = [(each.sql, tuple(each.parameters(values))) for _, each, values in compiled]
-        if is_postgres(self.engine):
+        compiled = [(query.compiled(self.dialect), values) for query, values in reads]
+        statements = [(each.sql, each.parameters(values)) for each, values in compiled]
+        if self._postgres:
             pool = self._pool or await self._open_pool()
             async with pool.acquire() as connection:
                 raw = []
@@ -240,11 +241,7 @@ class Reader:
                     raw = [self._sqlite_rows(sqlite, *each) for each in statements]
                 finally:
                     sqlite.execute("COMMIT")
-        results = []
-        for (_, each, _), rows in zip(compiled, raw, strict=True):
-            decode = each.decode
-            results.append([decode(row) for row in rows])
-        return results
+        return [list(map(each.decode, rows)) for (each, _), rows in zip(compiled, raw, strict=True)]
 
     def _sqlite_rows(
         self, connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]

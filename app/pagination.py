@@ -83,7 +83,8 @@ def page_request(
 
 
 def encode_cursor(created: datetime, object_id: str) -> str:
-    raw = f"{_CURSOR_VERSION}:{_to_micros(created)}:{object_id}".encode()
+    # `_to_micros`, inlined: this runs for every edge of every page.
+    raw = f"{_CURSOR_VERSION}:{(created - _EPOCH) // _MICROSECOND}:{object_id}".encode()
     # base64.urlsafe_b64encode, without its two wrappers' cost on every edge of every page.
     return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 

@@ -270,13 +270,15 @@ class VerificationSession(Node):
 
     @classmethod
     def from_row(cls, row: SessionRow | Any, *, public_base_url: str) -> VerificationSession:
+        # `strawberry.ID` and `Metadata` are NewTypes, for the type checker only: not called
+        # for every row of a page.
         return cls(
-            id=strawberry.ID(row.id),
+            id=row.id,  # type: ignore[arg-type]
             object="identity.verification_session",
             client_reference_id=row.client_reference_id,
             created=row.created,
             livemode=row.livemode,
-            metadata=Metadata(row.metadata_),
+            metadata=row.metadata_,  # type: ignore[arg-type]
             row=row,
             public_base_url=public_base_url,
         )
