@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from app.db import Reader
 from app.domain.access import Principal, Scope
 from app.schema.errors import forbidden, unauthenticated
+from app.services import Database
 from app.settings import Settings
 
 CLIENT_SECRET_FORBIDDEN = (
@@ -21,9 +20,8 @@ CLIENT_SECRET_FORBIDDEN = (
 
 @dataclass(frozen=True)
 class Context:
-    engine: AsyncEngine
-    # Reads that serve the request (lean, see app.db.Reader); writes and counts use `engine`.
-    db: Reader
+    # What the use cases (app.services) run against.
+    database: Database
     settings: Settings
     principal: Principal | None
     live_verifier_available: bool = False

@@ -10,7 +10,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from app.schema.context import Context
-from app.store import reports, sessions
+from app.services import reports, sessions
 
 
 def _loader(
@@ -25,7 +25,7 @@ def _loader(
         async def load(keys: Sequence[str]) -> list[Any]:
             if scope is None:
                 return [None for _ in keys]
-            found = await fetch(context.db, scope=scope, **{ids_argument: list(keys)})
+            found = await fetch(context.database, scope=scope, **{ids_argument: list(keys)})
             return [found.get(key) for key in keys]
 
         context.loaders[name] = DataLoader(load_fn=load)
@@ -33,8 +33,8 @@ def _loader(
 
 
 def session_loader(context: Context) -> DataLoader[str, Any]:
-    return _loader(context, "sessions", sessions.get_sessions, "session_ids")
+    return _loader(context, "sessions", sessions.get_stored, "session_ids")
 
 
 def report_loader(context: Context) -> DataLoader[str, Any]:
-    return _loader(context, "reports", reports.get_reports, "report_ids")
+    return _loader(context, "reports", reports.get_many, "report_ids")

@@ -3,38 +3,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.types import Info
 
-from app.db import write_session
-from app.domain.errors import DomainError, InvalidParameter, VerifierUnavailable
+from app.domain.errors import DomainError
 from app.domain.sessions import SessionCreate, SessionUpdate
-from app.domain.verification import check_collected_person
-from app.models import VerificationSession as SessionRow
 from app.schema.context import Context
 from app.schema.errors import UserError
 from app.schema.inputs import (
     CancelVerificationSessionInput,
     CreateVerificationSessionInput,
     RedactVerificationSessionInput,
-    SimulatedOutcome,
     SimulateVerificationSessionInput,
     SubmitVerificationSessionInput,
     UpdateVerificationSessionInput,
-    VerificationOutcome,
     keep_unset,
     options_value,
     provided_details_value,
     verified_outputs_value,
 )
 from app.schema.types import VerificationSession
-from app.store import lifecycle
-from app.store import sessions as store
-from app.verifiers import Decision
+from app.services import sessions
 
 
 @strawberry.type(description="The result of a mutation on one session.")
@@ -80,13 +72,10 @@ class SimulateVerificationSessionPayload(VerificationSessionPayload):
 P = TypeVar("P", bound=VerificationSessionPayload)
 
 
-async def _run(
-    payload: type[P], context: Context, operation: Callable[[AsyncSession], Awaitable[SessionRow]]
-) -> P:
-    """Run one write transaction; a domain error rolls it back and becomes a userError."""
+async def _run(payload: type[P], context: Context, operation: Awaitable[Any]) -> P:
+    """Await one use case; a domain error (nothing was written) becomes a userError."""
     try:
-        async with write_session(context.engine) as db:
-            row = await operation(db)
+        row = await operation
     except DomainError as error:
         return payload(verification_session=None, user_errors=[UserError.from_domain(error)])
     session = VerificationSession.from_row(row, public_base_url=context.settings.public_base_url)
@@ -122,11 +111,11 @@ class Mutation:
             related_customer=input.related_customer,
             return_url=input.return_url,
         )
-
-        async def create(db: AsyncSession) -> SessionRow:
-            return await store.create_session(db, scope=scope, params=params)
-
-        return await _run(CreateVerificationSessionPayload, info.context, create)
+        return await _run(
+            CreateVerificationSessionPayload,
+            info.context,
+            sessions.create(info.context.database, scope=scope, params=params),
+        )
 
     @strawberry.mutation(
         description="Change a session's type, options, provided details or metadata while it is in REQUIRES_INPUT. Records no event. Secret keys only."
@@ -145,11 +134,11 @@ class Mutation:
             provided_details=provided_details_value(input.provided_details),
             type=keep_unset(input.type),
         )
-
-        async def apply(db: AsyncSession) -> SessionRow:
-            return await store.update_session(db, scope=scope, session_id=input.id, update=update)
-
-        return await _run(UpdateVerificationSessionPayload, info.context, apply)
+        return await _run(
+            UpdateVerificationSessionPayload,
+            info.context,
+            sessions.update(info.context.database, scope=scope, session_id=input.id, update=update),
+        )
 
     @strawberry.mutation(
         description="Cancel a session in REQUIRES_INPUT: its client secret, url and last error are cleared, `canceled` is recorded. Canceling a canceled session changes nothing. Secret keys only."
@@ -160,13 +149,11 @@ class Mutation:
         input: Annotated[CancelVerificationSessionInput, _argument("The session to cancel.")],
     ) -> CancelVerificationSessionPayload:
         scope = info.context.writer()
-
-        async def cancel(db: AsyncSession) -> SessionRow:
-            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
-            await lifecycle.cancel(db, session=session)
-            return session
-
-        return await _run(CancelVerificationSessionPayload, info.context, cancel)
+        return await _run(
+            CancelVerificationSessionPayload,
+            info.context,
+            sessions.cancel(info.context.database, scope=scope, session_id=input.id),
+        )
 
     @strawberry.mutation(
         description=(
@@ -183,13 +170,13 @@ class Mutation:
     ) -> RedactVerificationSessionPayload:
         scope = info.context.writer()
         delay = info.context.settings.redaction_delay_seconds
-
-        async def redact(db: AsyncSession) -> SessionRow:
-            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
-            await lifecycle.start_redaction(db, session=session, delay_seconds=delay)
-            return session
-
-        return await _run(RedactVerificationSessionPayload, info.context, redact)
+        return await _run(
+            RedactVerificationSessionPayload,
+            info.context,
+            sessions.redact(
+                info.context.database, scope=scope, session_id=input.id, delay_seconds=delay
+            ),
+        )
 
     @strawberry.mutation(
         description=(
@@ -208,39 +195,23 @@ class Mutation:
         ],
     ) -> SubmitVerificationSessionPayload:
         context = info.context
-        scope = context.submitter(input.id)
-        outputs = verified_outputs_value(input.verified_outputs)
-        code = input.last_error_code.value if input.last_error_code else None
-
-        async def submit(db: AsyncSession) -> SessionRow:
-            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
-            if scope.livemode:
-                if not context.live_verifier_available:
-                    raise VerifierUnavailable(
-                        "Live-mode verification is not available: no verifier is configured "
-                        "(set VERIFIER). Nothing was submitted."
-                    )
-                if input.outcome != VerificationOutcome.VERIFIED or code is not None:
-                    raise InvalidParameter(
-                        "outcome and lastErrorCode are test-mode choices; in live mode the verifier decides.",
-                        field=(
-                            ["outcome"]
-                            if input.outcome != VerificationOutcome.VERIFIED
-                            else ["last_error_code"]
-                        ),
-                    )
-                submitted = {"person": check_collected_person(outputs)}
-            else:
-                submitted = lifecycle.tester_choice(input.outcome.value, code, outputs)
-            await lifecycle.start_processing(
-                db,
-                session=session,
-                submitted=submitted,
+        choice = sessions.Choice(
+            outcome=input.outcome.value,
+            last_error_code=input.last_error_code.value if input.last_error_code else None,
+            person=verified_outputs_value(input.verified_outputs),
+        )
+        return await _run(
+            SubmitVerificationSessionPayload,
+            context,
+            sessions.submit(
+                context.database,
+                scope=context.submitter(input.id),
+                session_id=input.id,
+                choice=choice,
+                verifier_available=context.live_verifier_available,
                 delay_seconds=context.settings.processing_delay_seconds,
-            )
-            return session
-
-        return await _run(SubmitVerificationSessionPayload, context, submit)
+            ),
+        )
 
     @strawberry.mutation(
         description=(
@@ -258,14 +229,15 @@ class Mutation:
         ],
     ) -> SimulateVerificationSessionPayload:
         scope = info.context.test_mode_writer()
-        outputs = verified_outputs_value(input.verified_outputs)
-        code = input.last_error_code.value if input.last_error_code else None
-
-        async def simulate(db: AsyncSession) -> SessionRow:
-            choice = lifecycle.tester_choice(input.outcome.value, code, outputs)
-            session = await lifecycle.locked_session(db, scope=scope, session_id=input.id)
-            attempt = None if input.outcome == SimulatedOutcome.PROCESSING else Decision(**choice)
-            await lifecycle.simulate(db, session=session, attempt=attempt)
-            return session
-
-        return await _run(SimulateVerificationSessionPayload, info.context, simulate)
+        choice = sessions.Choice(
+            outcome=input.outcome.value,
+            last_error_code=input.last_error_code.value if input.last_error_code else None,
+            person=verified_outputs_value(input.verified_outputs),
+        )
+        return await _run(
+            SimulateVerificationSessionPayload,
+            info.context,
+            sessions.simulate(
+                info.context.database, scope=scope, session_id=input.id, choice=choice
+            ),
+        )

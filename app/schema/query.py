@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from app.db import Reader, write_session
 from app.domain import ids
-from app.models import VerificationSession as SessionRow
-from app.models import utcnow
 from app.pagination import (
     MAX_PAGE_SIZE,
     PageRequest,
@@ -36,16 +31,14 @@ from app.schema.inputs import (
 )
 from app.schema.reports import VerificationReport
 from app.schema.types import Node, VerificationSession, selected_attributes
-from app.store import events as event_store
-from app.store import lifecycle
-from app.store import reports as report_store
-from app.store import sessions as store
-from app.store.keyset import Page
-from app.store.sessions import SessionFilter
+from app.services import events as event_service
+from app.services import reports as report_service
+from app.services import sessions as session_service
+from app.services.events import EventFilter as StoredEventFilter
+from app.services.reports import ReportFilter
+from app.services.sessions import SessionFilter
 
 MAX_NODE_IDS = 100
-Row = TypeVar("Row")
-Item = TypeVar("Item")
 
 FIRST = strawberry.argument(
     description=f"Page size going forward, 0 to {MAX_PAGE_SIZE}; default 10. Not with `last`."
@@ -70,44 +63,7 @@ def _page(
         raise bad_user_input(str(error)) from None
 
 
-async def _fresh(context: Context, rows: list[SessionRow]) -> list[SessionRow]:
-    """Sessions as a secret key should see them: in requires_input with a usable client secret
-    and url, issuing new ones where they expired (as Stripe's retrieve does)."""
-    now = utcnow()
-    if not context.may_see_secrets or not any(
-        lifecycle.needs_fresh_credentials(row, now=now) for row in rows
-    ):
-        return rows
-    async with write_session(context.engine) as db:
-        refreshed = await lifecycle.refresh_stale_credentials(
-            db, session_ids=[row.id for row in rows]
-        )
-    return [refreshed.get(row.id, row) for row in rows]
-
-
-async def _connection(
-    context: Context,
-    *,
-    fetch: Callable[[Reader], Awaitable[Page[Row]]],
-    count: Callable[[AsyncConnection], Awaitable[int]],
-    node: Callable[[Row], Item],
-    cursor: Callable[[Row], str],
-    prepare: Callable[[list[Row]], Awaitable[list[Row]]] | None = None,
-) -> Connection[Item]:
-    """A connection over one fetched page; `totalCount` runs `count` only when selected."""
-    page = await fetch(context.db)
-    if prepare is not None:
-        page = replace(page, rows=await prepare(page.rows))
-
-    async def total() -> int:
-        # A count is not bounded by a page: it runs on the engine, off the event loop.
-        async with context.engine.connect() as connection:
-            return await count(connection)
-
-    return build_connection(page, node=node, cursor=cursor, count=total)
-
-
-def _session(context: Context) -> Callable[[SessionRow], VerificationSession]:
+def _session(context: Context) -> Callable[[Any], VerificationSession]:
     base_url = context.settings.public_base_url
     return lambda row: VerificationSession.from_row(row, public_base_url=base_url)
 
@@ -119,19 +75,21 @@ async def resolve_nodes(context: Context, object_ids: list[str]) -> list[Node | 
     for object_id in object_ids:
         by_prefix.setdefault(ids.prefix_of(object_id), []).append(object_id)
     found: dict[str, Node] = {}
-    reader = context.db
-    sessions = await store.get_sessions(
-        reader, scope=scope, session_ids=by_prefix.get(ids.SESSION, [])
+    database = context.database
+    sessions = await session_service.get_many(
+        database,
+        scope=scope,
+        session_ids=by_prefix.get(ids.SESSION, []),
+        may_see_secrets=context.may_see_secrets,
     )
-    reports = await report_store.get_reports(
-        reader, scope=scope, report_ids=by_prefix.get(ids.REPORT, [])
+    reports = await report_service.get_many(
+        database, scope=scope, report_ids=by_prefix.get(ids.REPORT, [])
     )
-    events = await event_store.get_events(
-        reader, scope=scope, event_ids=by_prefix.get(ids.EVENT, [])
+    events = await event_service.get_many(
+        database, scope=scope, event_ids=by_prefix.get(ids.EVENT, [])
     )
     to_session = _session(context)
-    for row in await _fresh(context, list(sessions.values())):
-        found[row.id] = to_session(row)
+    found.update({key: to_session(row) for key, row in sessions.items()})
     found.update({key: VerificationReport.from_row(row) for key, row in reports.items()})
     found.update({key: Event.from_row(row) for key, row in events.items()})
     return [found.get(object_id) for object_id in object_ids]
@@ -191,11 +149,14 @@ class Query:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="The session's ID (`vs_…`).")],
     ) -> VerificationSession | None:
-        scope = info.context.session_reader(id)
-        row = await store.get_session(info.context.db, scope=scope, session_id=id)
-        if row is None:
-            return None
-        return _session(info.context)((await _fresh(info.context, [row]))[0])
+        context = info.context
+        row = await session_service.get(
+            context.database,
+            scope=context.session_reader(id),
+            session_id=id,
+            may_see_secrets=context.may_see_secrets,
+        )
+        return None if row is None else _session(context)(row)
 
     @strawberry.field(
         description=(
@@ -222,20 +183,19 @@ class Query:
         wanted = selected(info)
         # Only the columns the selected fields read (see FIELD_ATTRIBUTES).
         attributes = selected_attributes(wanted.node_fields)
-        return await _connection(
-            context,
-            fetch=lambda reader: store.list_sessions(
-                reader,
+        return build_connection(
+            await session_service.list_page(
+                context.database,
                 scope=scope,
                 filter=conditions,
                 page=page,
                 attributes=attributes,
                 far_side=wanted.far_side(page),
+                may_see_secrets=context.may_see_secrets,
             ),
-            count=lambda db: store.count_sessions(db, scope=scope, filter=conditions),
+            count=lambda: session_service.count(context.database, scope=scope, filter=conditions),
             node=_session(context),
             cursor=lambda row: encode_cursor(row.created, row.id),
-            prepare=lambda rows: _fresh(context, rows),
         )
 
     @strawberry.field(
@@ -247,7 +207,7 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The report's ID (`vr_…`).")],
     ) -> VerificationReport | None:
         scope = info.context.reader()
-        found = await report_store.get_reports(info.context.db, scope=scope, report_ids=[id])
+        found = await report_service.get_many(info.context.database, scope=scope, report_ids=[id])
         return VerificationReport.from_row(found[id]) if id in found else None
 
     @strawberry.field(
@@ -268,21 +228,20 @@ class Query:
         context = info.context
         scope = context.reader()
         page = _page(first, after, last, before)
-        conditions = report_store.ReportFilter(
+        conditions = ReportFilter(
             session_id=filter.verification_session if filter else None,
             type=filter.type.value if filter and filter.type else None,
             **created_bounds(filter.created if filter else None),
         )
-        return await _connection(
-            context,
-            fetch=lambda reader: report_store.list_reports(
-                reader,
+        return build_connection(
+            await report_service.list_page(
+                context.database,
                 scope=scope,
                 filter=conditions,
                 page=page,
                 far_side=selected(info).far_side(page),
             ),
-            count=lambda db: report_store.count_reports(db, scope=scope, filter=conditions),
+            count=lambda: report_service.count(context.database, scope=scope, filter=conditions),
             node=VerificationReport.from_row,
             cursor=lambda row: encode_cursor(row.created, row.id),
         )
@@ -294,7 +253,7 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="The event's ID (`evt_…`).")],
     ) -> Event | None:
         scope = info.context.reader()
-        found = await event_store.get_events(info.context.db, scope=scope, event_ids=[id])
+        found = await event_service.get_many(info.context.database, scope=scope, event_ids=[id])
         return Event.from_row(found[id]) if id in found else None
 
     @strawberry.field(
@@ -329,21 +288,20 @@ class Query:
                     f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, "
                     f"got {len(filter.types)}."
                 )
-        conditions = event_store.EventFilter(
+        conditions = StoredEventFilter(
             types=filter.types if filter else None,
             session_id=filter.verification_session if filter else None,
             **created_bounds(filter.created if filter else None),
         )
-        return await _connection(
-            context,
-            fetch=lambda reader: event_store.list_events(
-                reader,
+        return build_connection(
+            await event_service.list_page(
+                context.database,
                 scope=scope,
                 filter=conditions,
                 page=page,
                 far_side=selected(info).far_side(page),
             ),
-            count=lambda db: event_store.count_events(db, scope=scope, filter=conditions),
+            count=lambda: event_service.count(context.database, scope=scope, filter=conditions),
             node=Event.from_row,
             cursor=lambda row: encode_sequence_cursor(row.sequence or 0),
         )

@@ -167,6 +167,11 @@ async def get_link(
     return (link, session) if session is not None else None
 
 
+async def get_link_row(db: AsyncSession, *, token: str) -> VerificationLink | None:
+    """A hosted-page link as it is in this transaction (current, spent or expired)."""
+    return await db.get(VerificationLink, token)
+
+
 _KEY = (col(VerificationSession.created), col(VerificationSession.id))
 _FILTERS = ("status", "client_reference_id", "related_customer")
 

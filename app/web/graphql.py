@@ -35,6 +35,7 @@ from app.domain.access import Principal
 from app.schema import GatewaySchema
 from app.schema.context import Context
 from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
+from app.services import Database
 from app.settings import Settings
 from app.store.accounts import authenticate
 from app.web.idempotency import Idempotency
@@ -87,6 +88,7 @@ class GraphQLEndpoint:
         self.settings = settings
         self.engine = engine
         self.reader = reader
+        self.database = Database(engine=engine, reader=reader)
         self.live_verifier_available = live_verifier_available
         self.rate_limiter = rate_limiter
         self.idempotency = idempotency
@@ -156,8 +158,7 @@ class GraphQLEndpoint:
     ) -> ExecutionResult:
         def context() -> Context:
             return Context(
-                engine=self.engine,
-                db=self.reader,
+                database=self.database,
                 settings=self.settings,
                 principal=principal,
                 live_verifier_available=self.live_verifier_available,
