@@ -51,7 +51,7 @@ def create_app(
         playground=playground,
     )
     worker = Worker(
-        engine=engine,
+        database=graphql.database,
         live_verifier=live_verifier,
         poll_seconds=settings.worker_poll_seconds,
         retry_seconds=settings.job_retry_seconds,
@@ -87,7 +87,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
-            *hosted_routes(engine=engine, settings=settings),
+            *hosted_routes(database=graphql.database, settings=settings),
             *playground.routes(),
         ],
         middleware=middleware,

@@ -11,7 +11,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Selection
 from strawberry.types import Info
 
 from app.pagination import PageRequest
-from app.store.keyset import Page
+from app.services import Page
 
 Node = TypeVar("Node")
 Row = TypeVar("Row")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.models import Event as EventRow
 from app.schema.context import Context
 from app.schema.types import Node, VerificationSession
 
@@ -42,7 +42,7 @@ class Event(Node):
         return await VerificationSession.load(info.context, self.session_id)
 
     @classmethod
-    def from_row(cls, row: EventRow) -> Event:
+    def from_row(cls, row: Any) -> Event:
         return cls(
             id=strawberry.ID(row.id),
             type=row.type,

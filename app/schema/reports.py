@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import sessions
-from app.models import VerificationReport as ReportRow
 from app.schema.context import Context
 from app.schema.enums import (
     DocumentType,
@@ -166,7 +165,7 @@ class VerificationReport(Node):
         return await VerificationSession.load(info.context, self.session_id)
 
     @classmethod
-    def from_row(cls, row: ReportRow) -> VerificationReport:
+    def from_row(cls, row: Any) -> VerificationReport:
         return cls(
             id=strawberry.ID(row.id),
             object="identity.verification_report",

@@ -11,7 +11,6 @@ from strawberry.types import Info
 
 from app.domain import sessions
 from app.domain.sessions import hosted_url
-from app.models import VerificationSession as SessionRow
 from app.schema.context import Context
 from app.schema.enums import (
     DocumentType,
@@ -269,16 +268,16 @@ class VerificationSession(Node):
         return cls.from_row(row, public_base_url=context.settings.public_base_url)
 
     @classmethod
-    def from_row(cls, row: SessionRow | Any, *, public_base_url: str) -> VerificationSession:
+    def from_row(cls, row: Any, *, public_base_url: str) -> VerificationSession:
         # `strawberry.ID` and `Metadata` are NewTypes, for the type checker only: not called
         # for every row of a page.
         return cls(
-            id=row.id,  # type: ignore[arg-type]
+            id=row.id,
             object="identity.verification_session",
             client_reference_id=row.client_reference_id,
             created=row.created,
             livemode=row.livemode,
-            metadata=row.metadata_,  # type: ignore[arg-type]
+            metadata=row.metadata_,
             row=row,
             public_base_url=public_base_url,
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Reader
+from app.store.keyset import Page
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,5 @@ class Database:
     reader: Reader
 
 
-__all__ = ["Database"]
+# What a list use case returns: a page of rows and what lies beyond it.
+__all__ = ["Database", "Page"]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +43,14 @@ async def enqueue(
     return job
 
 
+async def any_due(db: AsyncSession, *, now: datetime) -> bool:
+    """Whether some job is due: a cheap read, so idle processes do not take SQLite's write lock
+    on every poll."""
+    return (
+        await db.exec(select(col(Job.id)).where(col(Job.run_at) <= now).limit(1))
+    ).first() is not None
+
+
 async def claim_due(db: AsyncSession, *, now: datetime) -> Job | None:
     """The oldest due job, locked for this transaction; None when nothing is due."""
     statement = (
@@ -57,6 +65,10 @@ async def claim_due(db: AsyncSession, *, now: datetime) -> Job | None:
 
 async def finish(db: AsyncSession, *, job: Job) -> None:
     await db.exec(delete(Job).where(col(Job.id) == job.id))
+
+
+async def reschedule(db: AsyncSession, *, job_id: int, run_at: datetime) -> None:
+    await db.exec(update(Job).where(col(Job.id) == job_id).values(run_at=run_at))
 
 
 async def cancel_pending(db: AsyncSession, *, session_id: str, kind: JobKind) -> None:

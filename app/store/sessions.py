@@ -139,6 +139,20 @@ async def lock_session(
     return (await db.exec(statement)).first()
 
 
+async def lock_session_unless_locked(
+    db: AsyncSession, *, session_id: str
+) -> VerificationSession | None:
+    """The session, locked until the transaction ends, without waiting: None when there is no
+    such session or another transaction holds its lock (Postgres; SQLite's write transaction
+    already excludes every other writer)."""
+    statement = (
+        select(VerificationSession)
+        .where(col(VerificationSession.id) == session_id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await db.exec(statement)).first()
+
+
 RECORD = reads.Record(VerificationSession)
 
 

@@ -24,26 +24,23 @@ the tester's choice, live mode needs a verifier.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.db import read_session, write_session
-from app.domain.access import Scope
 from app.domain.errors import InvalidParameter, InvalidState
 from app.domain.sessions import Status
-from app.models import VerificationLink, VerificationSession, utcnow
+from app.services import Database, links, sessions
 from app.settings import Settings
-from app.store import lifecycle
-from app.store.flows import get_flow
-from app.store.sessions import get_link
 from app.verifiers import load_verifier
 from app.web import hosted_form
+
+if TYPE_CHECKING:
+    from app.models import VerificationSession
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}
@@ -227,59 +224,23 @@ def _status_page(session: VerificationSession, *, token: str, usable: bool) -> H
 # --- the endpoints ----------------------------------------------------------------------------
 
 
-def _scope(session: VerificationSession) -> Scope:
-    return Scope(account_id=session.account_id, livemode=session.livemode)
-
-
-def _usable(link: VerificationLink, session: VerificationSession) -> bool:
-    """The link is the session's current one, unspent and unexpired, and the session awaits
-    input."""
-    return (
-        link.spent_at is None
-        and link.expires_at > utcnow()
-        and link.token == session.url_token
-        and session.status == Status.REQUIRES_INPUT
-        and session.redaction_status is None
-    )
-
-
-class _Gone(Exception):
-    """The link turned out spent once the session was locked (a concurrent submit)."""
-
-
-@dataclass(frozen=True)
-class _Found:
-    link: VerificationLink
-    session: VerificationSession
-    kind: str
-
-
 class HostedPages:
-    """The three endpoints, sharing the engine and settings."""
+    """The three endpoints, sharing the database and settings."""
 
-    def __init__(self, *, engine: AsyncEngine, settings: Settings) -> None:
-        self.engine = engine
+    def __init__(self, *, database: Database, settings: Settings) -> None:
+        self.database = database
         self.settings = settings
         # create_app has already loaded it once, so a bad VERIFIER failed at start, not here.
         self.verifier_available = load_verifier(settings.verifier) is not None
 
-    async def _find(self, token: str) -> _Found | None:
-        async with read_session(self.engine) as db:
-            found = await get_link(db, token=token)
-            if found is None:
-                return None
-            link, session = found
-            kind = session.type
-            if session.verification_flow:
-                flow = await get_flow(db, scope=_scope(session), flow_id=session.verification_flow)
-                kind = flow.type if flow is not None else kind
-        return _Found(link=link, session=session, kind=kind)
+    async def _find(self, token: str) -> links.Found | None:
+        return await links.find(self.database, token=token)
 
     async def show(self, request: Request) -> Response:
         found = await self._find(request.path_params["token"])
         if found is None:
             return _not_found()
-        if not _usable(found.link, found.session):
+        if not found.usable:
             return _gone()
         return _form_page(
             found.session, kind=found.kind, verifier_available=self.verifier_available
@@ -290,7 +251,7 @@ class HostedPages:
         found = await self._find(token)
         if found is None:
             return _not_found()
-        if not _usable(found.link, found.session):
+        if not found.usable:
             return _gone()
         session = found.session
         if session.livemode:
@@ -311,7 +272,15 @@ class HostedPages:
                 status=error.status,
             )
         try:
-            choice = hosted_form.tester_choice(form)
+            await sessions.submit(
+                self.database,
+                scope=found.scope,
+                session_id=session.id,
+                choice=hosted_form.tester_choice(form),
+                verifier_available=self.verifier_available,
+                delay_seconds=self.settings.processing_delay_seconds,
+                link_token=token,
+            )
         except InvalidParameter as problem:
             values = form if form.get("outcome") == Status.VERIFIED else None
             return _form_page(
@@ -321,22 +290,7 @@ class HostedPages:
                 values=values,
                 problem=problem,
             )
-        try:
-            async with write_session(self.engine) as db:
-                locked = await lifecycle.locked_session(
-                    db, scope=_scope(session), session_id=session.id
-                )
-                # Read again under the session's lock: a concurrent submit may have spent it.
-                link = await db.get(VerificationLink, token)
-                if link is None or not _usable(link, locked):
-                    raise _Gone
-                await lifecycle.start_processing(
-                    db,
-                    session=locked,
-                    submitted=choice,
-                    delay_seconds=self.settings.processing_delay_seconds,
-                )
-        except (_Gone, InvalidState):
+        except (sessions.LinkSpent, InvalidState):
             return _gone()
         return RedirectResponse(f"/verify/{quote(token)}/status", status_code=303, headers=_HEADERS)
 
@@ -344,12 +298,11 @@ class HostedPages:
         found = await self._find(request.path_params["token"])
         if found is None:
             return _not_found()
-        usable = _usable(found.link, found.session)
-        return _status_page(found.session, token=found.link.token, usable=usable)
+        return _status_page(found.session, token=found.link.token, usable=found.usable)
 
 
-def hosted_routes(*, engine: AsyncEngine, settings: Settings) -> list[Route]:
-    pages = HostedPages(engine=engine, settings=settings)
+def hosted_routes(*, database: Database, settings: Settings) -> list[Route]:
+    pages = HostedPages(database=database, settings=settings)
     return [
         Route("/verify/{token}", pages.show, methods=["GET"]),
         Route("/verify/{token}", pages.submit, methods=["POST"]),

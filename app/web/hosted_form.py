@@ -22,7 +22,7 @@ from app.domain.errors import InvalidParameter
 from app.domain.lifecycle import FAILURE_REASONS
 from app.domain.sessions import IdNumberType, LastErrorCode, Status
 from app.domain.verification import TEST_PERSON
-from app.store import lifecycle
+from app.services.sessions import Choice
 
 # Far above the largest real form (13 fields of at most 5000 characters, percent-encoded).
 MAX_BODY_BYTES = 256 * 1024
@@ -104,8 +104,9 @@ async def read_form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def tester_choice(form: Mapping[str, str]) -> dict[str, Any]:
-    """The tester's choice, checked, as `lifecycle.tester_choice` returns it.
+def tester_choice(form: Mapping[str, str]) -> Choice:
+    """The tester's choice as the form gives it (the submit checks it against the domain's
+    rules).
 
     Raises:
         InvalidParameter: an unknown choice or code, or test data that breaks a rule.
@@ -122,7 +123,7 @@ def tester_choice(form: Mapping[str, str]) -> dict[str, Any]:
             "choose one of the listed last error codes.", field=["last_error_code"]
         )
     person = _person(form) if outcome == Status.VERIFIED else None
-    return lifecycle.tester_choice(outcome, code, person)
+    return Choice(outcome=outcome, last_error_code=code, person=person)
 
 
 def _person(form: Mapping[str, str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pytest
 
 from app.domain.ids import random_base62
 from app.logs import request_id
-from app.web import hosted
+from app.services import links
 from tests.conftest import Api, Server, running_server
 from tests.helpers import (
     ADA,
@@ -1068,7 +1068,7 @@ def test_unexpected_error_on_the_page_is_a_plain_500_logged_under_its_request_id
     async def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("password=hunter2-not-a-real-secret")
 
-    monkeypatch.setattr(hosted, "get_link", explode)
+    monkeypatch.setattr(links, "get_link", explode)
     token = random_base62(32)
     tag = RequestIdFilter()
     caplog.handler.addFilter(tag)
