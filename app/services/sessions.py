@@ -238,4 +238,23 @@ async def count(database: Database, *, scope: Scope, filter: SessionFilter) -> i
         return await store.count_sessions(connection, scope=scope, filter=filter)
 
 
-__all__ = ["Choice", "LinkSpent", "SessionFilter"]
+__all__ = [
+    "PROCESSING",
+    "Choice",
+    "LinkSpent",
+    "SessionFilter",
+    "cancel",
+    "count",
+    "create",
+    "fresh",
+    "get",
+    "get_many",
+    "get_stored",
+    "link_usable",
+    "list_page",
+    "redact",
+    "simulate",
+    "submission",
+    "submit",
+    "update",
+]
