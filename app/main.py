@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.db import Reader, create_engine
+from app.rest import rest_routes
 from app.schema import build_schema
 from app.settings import Settings
 from app.verifiers import load_verifier
@@ -88,6 +89,7 @@ def create_app(
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
             *hosted_routes(database=graphql.database, settings=settings),
+            *rest_routes(database=graphql.database, settings=settings),
             *playground.routes(),
         ],
         middleware=middleware,

@@ -268,12 +268,17 @@ def check_return_url(value: str | None) -> str | None:
     check_string(value, field=["return_url"])
     if value is None:
         return None
-    parts = urlsplit(value)
+    problem = InvalidParameter(
+        "return_url must be an absolute http or https URL, such as https://example.com/done.",
+        field=["return_url"],
+    )
+    try:
+        # urlsplit raises on a malformed host, such as an unclosed IPv6 literal `http://[::1`.
+        parts = urlsplit(value)
+    except ValueError:
+        raise problem from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidParameter(
-            "return_url must be an absolute http or https URL, such as https://example.com/done.",
-            field=["return_url"],
-        )
+        raise problem
     return value
 
 

@@ -544,6 +544,9 @@ PHONE_RULE = "provided_details.phone must be in E.164 format, a plus sign and 7 
         "javascript:alert(1)",
         "https://",
         "",
+        # An unclosed IPv6 literal, on which urlsplit itself raises.
+        "http://[::1",
+        "https://[fe80::1/done",
     ],
 )
 def test_create_rejects_return_url_that_is_not_absolute_http(api: Api, return_url: str) -> None:

@@ -1,4 +1,4 @@
-"""The layering STYLE.md sets: surfaces (GraphQL, the hosted pages, the worker) reach the data
+"""The layering STYLE.md sets: surfaces (GraphQL, REST, the hosted pages, the worker) reach the data
 only through `app.services`, which alone opens transactions."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 BELOW_SERVICES = ("app.db", "app.models", "app.store")
 SURFACES = [
     *sorted((APP / "schema").glob("*.py")),
+    *sorted((APP / "rest").glob("*.py")),
     APP / "web" / "hosted.py",
     APP / "web" / "hosted_form.py",
     APP / "worker.py",

@@ -1,0 +1,25 @@
+"""The Stripe-compatible REST surface (`/v1/…`): Stripe's paths, form parameters, JSON objects and
+error envelope, over the same use cases as GraphQL (`app.services`). Handlers parse, call a
+service and map; no rule lives here.
+
+    POST /v1/identity/verification_sessions                 create
+    GET  /v1/identity/verification_sessions                 list
+    GET  /v1/identity/verification_sessions/{id}            retrieve
+    POST /v1/identity/verification_sessions/{id}            update
+    POST /v1/identity/verification_sessions/{id}/cancel     cancel
+    POST /v1/identity/verification_sessions/{id}/redact     redact
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from app.rest import sessions
+from app.rest.http import Rest
+from app.services import Database
+from app.settings import Settings
+
+
+def rest_routes(*, database: Database, settings: Settings) -> list[Route]:
+    rest = Rest(database=database, settings=settings)
+    return sessions.routes(rest)

@@ -1,0 +1,145 @@
+"""What every REST handler shares: the caller's key, the parameters, Stripe's headers, and
+errors as Stripe's envelope."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.domain.access import Principal, Scope
+from app.domain.errors import DomainError
+from app.rest import params
+from app.rest.errors import StripeError
+from app.services import Database, accounts
+from app.settings import Settings
+
+logger = logging.getLogger("app.rest")
+
+_NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization "
+    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+)
+_BAD_KEY = "Invalid API Key provided."
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated request: who calls, with which parameters."""
+
+    principal: Principal
+    params: dict[str, Any]
+
+    @property
+    def reader(self) -> Scope:
+        return self.principal.scope
+
+    @property
+    def writer(self) -> Scope:
+        if self.principal.restricted:
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                "The provided key is a restricted key, which may only read; use a secret key "
+                "(sk_…) to make changes.",
+            )
+        return self.principal.scope
+
+    @property
+    def may_see_secrets(self) -> bool:
+        return not self.principal.restricted
+
+
+Handler = Callable[[Request, Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Rest:
+    """The REST surface's shared state; `route(handler)` makes a Starlette endpoint of a
+    handler that returns a JSON-ready object or raises StripeError or DomainError."""
+
+    database: Database
+    settings: Settings
+
+    def route(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            headers = {}
+            version = request.headers.get("stripe-version")
+            if version is not None and len(version) <= 64:
+                headers["Stripe-Version"] = version
+            try:
+                call = Call(
+                    principal=await self._principal(request), params=await self._params(request)
+                )
+                body = await handler(request, call)
+            except StripeError as error:
+                return error.response(headers)
+            except DomainError as error:
+                return StripeError.from_domain(error).response(headers)
+            return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+        return endpoint
+
+    async def _principal(self, request: Request) -> Principal:
+        header = request.headers.get("authorization")
+        if not header:
+            raise StripeError(401, "invalid_request_error", _NO_KEY)
+        scheme, _, credentials = header.partition(" ")
+        key = credentials.strip()
+        if scheme.lower() == "basic":
+            # Stripe takes the key as the user name of HTTP Basic, with an empty password.
+            try:
+                key = base64.b64decode(key, validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                raise StripeError(401, "invalid_request_error", _BAD_KEY) from None
+        elif scheme.lower() != "bearer":
+            raise StripeError(401, "invalid_request_error", _NO_KEY)
+        # The REST API takes API keys only: a client secret is for a browser's GraphQL calls.
+        principal = (
+            None if "_secret_" in key else await accounts.authenticate(self.database, key=key)
+        )
+        if principal is None:
+            raise StripeError(401, "invalid_request_error", _BAD_KEY)
+        return principal
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        pairs = parse_qsl(request.url.query, keep_blank_values=True)
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            body = await _body(request, self.settings.max_body_bytes)
+            if body and content_type != "application/x-www-form-urlencoded":
+                raise StripeError(
+                    415,
+                    "invalid_request_error",
+                    "Send parameters as application/x-www-form-urlencoded, as Stripe's API takes them.",
+                )
+            try:
+                text = body.decode()
+            except UnicodeDecodeError:
+                raise StripeError(400, "invalid_request_error", "The body is not UTF-8.") from None
+            pairs += parse_qsl(text, keep_blank_values=True)
+        return params.parse(pairs)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes (by Content-Length, or as it streams in)."""
+    too_large = StripeError(
+        413, "invalid_request_error", f"The request body is larger than {limit} bytes."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)

@@ -1,0 +1,54 @@
+"""Stored rows and records as Stripe's JSON objects: `created` in unix seconds, `null` for the
+attributes Stripe always sends, expandable attributes only when expanded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.sessions import hosted_url
+
+SESSION_EXPANDABLE = frozenset(
+    {"verified_outputs", "verified_outputs.dob", "verified_outputs.id_number", "provided_details"}
+)
+
+
+def unix(value: Any) -> int:
+    return int(value.timestamp())
+
+
+def session_object(
+    row: Any, *, public_base_url: str, may_see_secrets: bool, expand: frozenset[str] | set[str]
+) -> dict[str, Any]:
+    """A VerificationSession as Stripe answers it. Expandable: `provided_details`,
+    `verified_outputs` (its `dob` and `id_number` only as `verified_outputs.dob` and
+    `verified_outputs.id_number`, as Stripe has it)."""
+    outputs = None
+    if "verified_outputs" in expand and row.verified_outputs is not None:
+        outputs = dict(row.verified_outputs)
+        for part in ("dob", "id_number"):
+            if f"verified_outputs.{part}" not in expand:
+                outputs[part] = None
+    return {
+        "id": row.id,
+        "object": "identity.verification_session",
+        "client_reference_id": row.client_reference_id,
+        "client_secret": row.client_secret if may_see_secrets else None,
+        "created": unix(row.created),
+        "last_error": row.last_error,
+        "last_verification_report": row.last_verification_report,
+        "livemode": row.livemode,
+        "metadata": row.metadata_,
+        "options": row.options,
+        "provided_details": row.provided_details if "provided_details" in expand else None,
+        "redaction": {"status": row.redaction_status} if row.redaction_status else None,
+        "related_customer": row.related_customer,
+        "status": row.status,
+        "type": row.type,
+        "url": (
+            hosted_url(public_base_url=public_base_url, url_token=row.url_token)
+            if may_see_secrets and row.url_token
+            else None
+        ),
+        "verification_flow": row.verification_flow,
+        "verified_outputs": outputs,
+    }

@@ -1,0 +1,258 @@
+"""`/v1/identity/verification_sessions`: Stripe's VerificationSession endpoints over the same use
+cases as GraphQL (`app.services.sessions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from app.domain.sessions import KEEP, SessionCreate, SessionUpdate
+from app.pagination import encode_cursor, page_request
+from app.rest import params
+from app.rest.errors import StripeError
+from app.rest.http import Call, Rest
+from app.rest.objects import SESSION_EXPANDABLE, session_object
+from app.services import sessions
+from app.services.sessions import SessionFilter
+
+PATH = "/v1/identity/verification_sessions"
+_CREATE = (
+    "type",
+    "verification_flow",
+    "client_reference_id",
+    "metadata",
+    "options",
+    "provided_details",
+    "related_customer",
+    "return_url",
+    "expand",
+)
+_UPDATE = ("metadata", "options", "provided_details", "type", "expand")
+_LIST = (
+    "limit",
+    "starting_after",
+    "ending_before",
+    "created",
+    "status",
+    "client_reference_id",
+    "related_customer",
+    "expand",
+)
+_DOCUMENT = (
+    "allowed_types",
+    "require_id_number",
+    "require_live_capture",
+    "require_matching_selfie",
+)
+
+
+def routes(rest: Rest) -> list[Route]:
+    def view(call: Call, row: Any, expand: set[str]) -> dict[str, Any]:
+        return session_object(
+            row,
+            public_base_url=rest.settings.public_base_url,
+            may_see_secrets=call.may_see_secrets,
+            expand=expand,
+        )
+
+    async def create(request: Request, call: Call) -> dict[str, Any]:
+        given = call.params
+        params.check_known(given, _CREATE)
+        expand = _expand(given)
+        row = await sessions.create(
+            rest.database,
+            scope=call.writer,
+            params=SessionCreate(
+                type=params.string(given, "type"),
+                verification_flow=params.string(given, "verification_flow"),
+                client_reference_id=params.string(given, "client_reference_id"),
+                metadata=params.mapping(given, "metadata"),
+                options=_options(given),
+                provided_details=_provided_details(given),
+                related_customer=params.string(given, "related_customer"),
+                return_url=params.string(given, "return_url"),
+            ),
+        )
+        return view(call, row, expand)
+
+    async def retrieve_or_update(request: Request, call: Call) -> dict[str, Any]:
+        session_id: str = request.path_params["id"]
+        given = call.params
+        expand = _expand(given)
+        if request.method == "GET":
+            params.check_known(given, ("expand",))
+            row = await sessions.get(
+                rest.database,
+                scope=call.reader,
+                session_id=session_id,
+                may_see_secrets=call.may_see_secrets,
+            )
+            if row is None:
+                raise _missing(session_id)
+            return view(call, row, expand)
+        params.check_known(given, _UPDATE)
+        metadata = params.mapping(given, "metadata")
+        row = await sessions.update(
+            rest.database,
+            scope=call.writer,
+            session_id=session_id,
+            update=SessionUpdate(
+                # `metadata=` (empty) clears every key, as on Stripe.
+                metadata=KEEP if metadata is None else (None if metadata == {} else metadata),
+                options=KEEP if "options" not in given else _options(given),
+                provided_details=(
+                    KEEP if "provided_details" not in given else _provided_details(given)
+                ),
+                type=KEEP if "type" not in given else params.string(given, "type"),
+            ),
+        )
+        return view(call, row, expand)
+
+    async def list_sessions(request: Request, call: Call) -> dict[str, Any]:
+        given = call.params
+        params.check_known(given, _LIST)
+        expand = _list_expand(given)
+        limit = params.integer(given, "limit", low=1, high=100) or 10
+        after = params.string(given, "starting_after")
+        before = params.string(given, "ending_before")
+        if after is not None and before is not None:
+            raise params.invalid(
+                "ending_before",
+                "You may only specify one of these parameters: ending_before, starting_after.",
+            )
+        scope = call.reader
+        cursor = None
+        for name, value in (("starting_after", after), ("ending_before", before)):
+            if value is not None:
+                anchor = await sessions.get(
+                    rest.database, scope=scope, session_id=value, may_see_secrets=False
+                )
+                if anchor is None:
+                    raise StripeError(
+                        400,
+                        "invalid_request_error",
+                        f"No such verification session: '{value[:100]}'",
+                        param=name,
+                        code="resource_missing",
+                    )
+                cursor = encode_cursor(anchor.created, anchor.id)
+        forward = before is None
+        page = page_request(
+            first=limit if forward else None,
+            last=None if forward else limit,
+            after=cursor if forward else None,
+            before=None if forward else cursor,
+        )
+        found = await sessions.list_page(
+            rest.database,
+            scope=scope,
+            filter=SessionFilter(
+                status=params.string(given, "status"),
+                client_reference_id=params.string(given, "client_reference_id"),
+                related_customer=params.string(given, "related_customer"),
+                **params.created_range(given),
+            ),
+            page=page,
+            attributes=None,
+            far_side=False,
+            may_see_secrets=call.may_see_secrets,
+        )
+        has_more = found.has_next_page if forward else found.has_previous_page
+        return {
+            "object": "list",
+            "data": [view(call, row, expand) for row in found.rows],
+            "has_more": bool(has_more),
+            "url": PATH,
+        }
+
+    async def cancel(request: Request, call: Call) -> dict[str, Any]:
+        params.check_known(call.params, ("expand",))
+        row = await sessions.cancel(
+            rest.database, scope=call.writer, session_id=request.path_params["id"]
+        )
+        return view(call, row, _expand(call.params))
+
+    async def redact(request: Request, call: Call) -> dict[str, Any]:
+        params.check_known(call.params, ("expand",))
+        row = await sessions.redact(
+            rest.database,
+            scope=call.writer,
+            session_id=request.path_params["id"],
+            delay_seconds=rest.settings.redaction_delay_seconds,
+        )
+        return view(call, row, _expand(call.params))
+
+    return [
+        Route(PATH, rest.route(create), methods=["POST"]),
+        Route(PATH, rest.route(list_sessions), methods=["GET"]),
+        Route(PATH + "/{id}", rest.route(retrieve_or_update), methods=["GET", "POST"]),
+        Route(PATH + "/{id}/cancel", rest.route(cancel), methods=["POST"]),
+        Route(PATH + "/{id}/redact", rest.route(redact), methods=["POST"]),
+    ]
+
+
+def _missing(session_id: str) -> StripeError:
+    return StripeError(
+        404,
+        "invalid_request_error",
+        f"No such verification session: '{session_id[:100]}'",
+        param="id",
+        code="resource_missing",
+    )
+
+
+def _expand(given: dict[str, Any]) -> set[str]:
+    expand = params.expand(given)
+    for name in sorted(expand - SESSION_EXPANDABLE):
+        raise params.invalid("expand", f"This property cannot be expanded ({name[:100]}).")
+    return expand
+
+
+def _list_expand(given: dict[str, Any]) -> set[str]:
+    """A list expands its items' attributes as `data.<attribute>`."""
+    expand = params.expand(given)
+    inner = set()
+    for name in sorted(expand):
+        if not name.startswith("data.") or name[5:] not in SESSION_EXPANDABLE:
+            raise params.invalid("expand", f"This property cannot be expanded ({name[:100]}).")
+        inner.add(name[5:])
+    return inner
+
+
+def _options(given: dict[str, Any]) -> dict[str, Any] | None:
+    options = params.mapping(given, "options")
+    if options is None:
+        return None
+    params.check_known(options, ("document",), prefix="options")
+    document = params.mapping(options, "document")
+    if document is None:
+        return {}
+    params.check_known(document, _DOCUMENT, prefix="options[document]")
+    value: dict[str, Any] = {}
+    if "allowed_types" in document:
+        types = document["allowed_types"]
+        if not isinstance(types, list) or not all(isinstance(item, str) for item in types):
+            raise params.invalid(
+                "options[document][allowed_types]",
+                "Invalid array: pass options[document][allowed_types][0]=passport and so on.",
+            )
+        value["allowed_types"] = types
+    for name in _DOCUMENT[1:]:
+        flag = params.boolean(document, name, prefix="options[document]")
+        if flag is not None:
+            value[name] = flag
+    return {"document": value}
+
+
+def _provided_details(given: dict[str, Any]) -> dict[str, Any] | None:
+    details = params.mapping(given, "provided_details")
+    if details is None:
+        return None
+    params.check_known(details, ("email", "phone"), prefix="provided_details")
+    return {
+        name: params.string(details, name, prefix="provided_details")
+        for name in ("email", "phone")
+        if name in details
+    }
