@@ -89,7 +89,12 @@ def create_app(
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
             *hosted_routes(database=graphql.database, settings=settings),
-            *rest_routes(database=graphql.database, settings=settings),
+            *rest_routes(
+                database=graphql.database,
+                settings=settings,
+                rate_limiter=rate_limiter,
+                idempotency=graphql.idempotency,
+            ),
             *playground.routes(),
         ],
         middleware=middleware,

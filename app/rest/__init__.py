@@ -18,8 +18,18 @@ from app.rest import sessions
 from app.rest.http import Rest
 from app.services import Database
 from app.settings import Settings
+from app.web.idempotency import Idempotency
+from app.web.ratelimit import RateLimiter
 
 
-def rest_routes(*, database: Database, settings: Settings) -> list[Route]:
-    rest = Rest(database=database, settings=settings)
+def rest_routes(
+    *,
+    database: Database,
+    settings: Settings,
+    rate_limiter: RateLimiter,
+    idempotency: Idempotency,
+) -> list[Route]:
+    rest = Rest(
+        database=database, settings=settings, rate_limiter=rate_limiter, idempotency=idempotency
+    )
     return sessions.routes(rest)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +23,9 @@ from app.rest import params
 from app.rest.errors import StripeError
 from app.services import Database, accounts
 from app.settings import Settings
+from app.web.idempotency import HEADER as IDEMPOTENCY_HEADER
+from app.web.idempotency import Idempotency, Refusal
+from app.web.ratelimit import RateLimiter
 
 logger = logging.getLogger("app.rest")
 
@@ -61,13 +66,25 @@ class Call:
 Handler = Callable[[Request, Call], Awaitable[Any]]
 
 
+_REFUSALS = {
+    Refusal.INVALID: (400, "invalid_request_error"),
+    Refusal.REUSED: (400, "idempotency_error"),
+    Refusal.IN_PROGRESS: (409, "idempotency_error"),
+}
+
+
 @dataclass(frozen=True)
 class Rest:
     """The REST surface's shared state; `route(handler)` makes a Starlette endpoint of a
-    handler that returns a JSON-ready object or raises StripeError or DomainError."""
+    handler that returns a JSON-ready object or raises StripeError or DomainError. Every request
+    counts against its key's rate limit (the budget GraphQL requests count against too), and a
+    POST with an `Idempotency-Key` is claimed, stored and replayed in the store GraphQL
+    mutations use (`app.web.idempotency`)."""
 
     database: Database
     settings: Settings
+    rate_limiter: RateLimiter
+    idempotency: Idempotency
 
     def route(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -79,12 +96,38 @@ class Rest:
                 call = Call(
                     principal=await self._principal(request), params=await self._params(request)
                 )
-                body = await handler(request, call)
+                if (limited := await self.rate_limiter.over_limit(call.principal)) is not None:
+                    raise StripeError(429, "invalid_request_error", limited, code="rate_limit")
             except StripeError as error:
+                if error.status == 429:
+                    headers["Retry-After"] = "1"
                 return error.response(headers)
-            except DomainError as error:
-                return StripeError.from_domain(error).response(headers)
-            return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+            async def run() -> Response:
+                try:
+                    body = await handler(request, call)
+                except StripeError as error:
+                    return error.response()
+                except DomainError as error:
+                    return StripeError.from_domain(error).response()
+                return Response(orjson.dumps(body), media_type="application/json")
+
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            if request.method == "POST" and key is not None:
+                response = await self.idempotency.respond_keyed(
+                    principal=call.principal,
+                    key=key,
+                    request_hash=fingerprint(call, request),
+                    run=run,
+                    refuse=lambda refusal, message: StripeError(
+                        *_REFUSALS[refusal], message
+                    ).response(),
+                    media_type="application/json",
+                )
+            else:
+                response = await run()
+            response.headers.update(headers)
+            return response
 
         return endpoint
 
@@ -143,3 +186,19 @@ async def _body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large
     return bytes(body)
+
+
+def fingerprint(call: Call, request: Request) -> str:
+    """SHA-256 of what makes two REST requests the same request: the kind of key, the method,
+    the path and the parameters."""
+    canonical = json.dumps(
+        {
+            "caller": "restricted_key" if call.principal.restricted else "secret_key",
+            "method": request.method,
+            "path": request.url.path,
+            "params": call.params,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

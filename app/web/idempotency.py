@@ -30,6 +30,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
@@ -84,15 +85,38 @@ class Idempotency:
             or not is_mutation(query, operation_name)
         ):
             return await run()
+
+        def refuse(refusal: Refusal, message: str) -> Response:
+            status, code = _GRAPHQL_REFUSALS[refusal]
+            return error_response(status=status, code=code, message=message, media_type=media_type)
+
+        return await self.respond_keyed(
+            principal=principal,
+            key=key,
+            request_hash=fingerprint(principal, query, variables, operation_name),
+            run=run,
+            refuse=refuse,
+            media_type=media_type,
+        )
+
+    async def respond_keyed(
+        self,
+        *,
+        principal: Principal,
+        key: str,
+        request_hash: str,
+        run: Callable[[], Awaitable[Response]],
+        refuse: Callable[[Refusal, str], Response],
+        media_type: str,
+    ) -> Response:
+        """A keyed request of any surface (GraphQL or REST: one store, keys shared): `run()`'s
+        response, stored; the stored one; or `refuse(why, message)` in the surface's shape."""
         if (problem := key_problem(key)) is not None:
-            return error_response(
-                status=400, code="IDEMPOTENCY_KEY_INVALID", message=problem, media_type=media_type
-            )
-        request_hash = fingerprint(principal, query, variables, operation_name)
+            return refuse(Refusal.INVALID, problem)
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
-            return _answer_for(holder, request_hash, media_type)
+            return _answer_for(holder, request_hash, media_type, refuse)
         try:
             response = await run()
         except Exception:
@@ -173,26 +197,36 @@ class Idempotency:
             logger.warning("could not purge expired idempotency keys", exc_info=True)
 
 
-def _answer_for(holder: IdempotencyKey, request_hash: str, media_type: str) -> Response:
+class Refusal(Enum):
+    INVALID = "invalid"  # the key itself breaks the rules
+    REUSED = "reused"  # the key was used for another request
+    IN_PROGRESS = "in_progress"  # the first request with the key is still running
+
+
+_GRAPHQL_REFUSALS = {
+    Refusal.INVALID: (400, "IDEMPOTENCY_KEY_INVALID"),
+    Refusal.REUSED: (400, "IDEMPOTENCY_KEY_REUSED"),
+    Refusal.IN_PROGRESS: (409, "IDEMPOTENCY_REQUEST_IN_PROGRESS"),
+}
+
+
+def _answer_for(
+    holder: IdempotencyKey,
+    request_hash: str,
+    media_type: str,
+    refuse: Callable[[Refusal, str], Response],
+) -> Response:
     if holder.fingerprint != request_hash:
-        return error_response(
-            status=400,
-            code="IDEMPOTENCY_KEY_REUSED",
-            message=(
-                "This Idempotency-Key was already used for a different request within the last "
-                "24 hours; send a new key for a new request."
-            ),
-            media_type=media_type,
+        return refuse(
+            Refusal.REUSED,
+            "This Idempotency-Key was already used for a different request within the last "
+            "24 hours; send a new key for a new request.",
         )
     if holder.status_code is None or holder.body is None:
-        return error_response(
-            status=409,
-            code="IDEMPOTENCY_REQUEST_IN_PROGRESS",
-            message=(
-                "A request with this Idempotency-Key is still running; retry once it has "
-                "finished to get its response."
-            ),
-            media_type=media_type,
+        return refuse(
+            Refusal.IN_PROGRESS,
+            "A request with this Idempotency-Key is still running; retry once it has "
+            "finished to get its response.",
         )
     return Response(
         content=holder.body,

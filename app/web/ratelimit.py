@@ -116,7 +116,21 @@ class RateLimiter:
         )
 
     async def refuse(self, principal: Principal | None, media_type: str) -> Response | None:
-        """The 429 for a request over its limit; None for a request that may go on."""
+        """The GraphQL 429 for a request over its limit; None for a request that may go on."""
+        message = await self.over_limit(principal)
+        if message is None:
+            return None
+        return error_response(
+            status=429,
+            code="RATE_LIMITED",
+            message=message,
+            media_type=media_type,
+            headers={"Retry-After": "1"},
+        )
+
+    async def over_limit(self, principal: Principal | None) -> str | None:
+        """Counts the request against its credential's budget (one budget whichever surface,
+        GraphQL or REST, it comes through): why it is refused, or None when it may go on."""
         if principal is None:
             return None
         livemode = principal.scope.livemode
@@ -131,15 +145,9 @@ class RateLimiter:
         if await self._count(key) <= limit:
             return None
         mode = "live" if livemode else "test"
-        return error_response(
-            status=429,
-            code="RATE_LIMITED",
-            message=(
-                f"Too many requests: a {mode}-mode key may make {limit} requests per second. "
-                "Retry after the time in the Retry-After header."
-            ),
-            media_type=media_type,
-            headers={"Retry-After": "1"},
+        return (
+            f"Too many requests: a {mode}-mode key may make {limit} requests per second. "
+            "Retry after the time in the Retry-After header."
         )
 
     async def _count(self, key: str) -> int:

@@ -237,3 +237,32 @@ def test_unreachable_redis_fails_open_to_counting_in_the_process(
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.ratelimit"]
     assert warnings
     assert warnings[0].startswith("Redis is unreachable (ConnectionError)")
+
+
+def test_graphql_and_rest_requests_share_one_budget_per_key(server: Server) -> None:
+    # given
+    with (
+        limited_server(server, rate_limit_test_per_second=LIMIT) as second,
+        client_of(second) as api,
+    ):
+        # when: GraphQL and REST requests of one key, taking turns
+        started = time.time()
+        responses = []
+        for turn in range(BURST):
+            if turn % 2:
+                responses.append(api.post(TYPENAME))
+            else:
+                responses.append(
+                    api.http.get(
+                        "/v1/identity/verification_sessions",
+                        headers={"Authorization": f"Bearer {api.key}"},
+                    )
+                )
+        windows = int(time.time()) - int(started) + 1
+    # then
+    allowed = sum(response.status_code == 200 for response in responses)
+    assert LIMIT <= allowed <= LIMIT * windows
+    refused_rest = [r for r in responses[::2] if r.status_code == 429]
+    assert refused_rest, "the REST requests were not counted"
+    assert refused_rest[0].headers["retry-after"] == "1"
+    assert refused_rest[0].json()["error"]["code"] == "rate_limit"

@@ -285,3 +285,31 @@ def test_malformed_parameters_name_the_parameter(
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
     assert error.get("code") == code
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_request(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # when
+    first = sessions(client).create(
+        params={"type": "document"}, options={"idempotency_key": "order-7"}
+    )
+    again = sessions(client).create(
+        params={"type": "document"}, options={"idempotency_key": "order-7"}
+    )
+    # then
+    assert again.id == first.id
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert [s.id for s in sessions(client).list(params={"limit": 100}).data] == [first.id]
+    # and: another request with the same key is refused
+    with pytest.raises(stripe.IdempotencyError) as reused:
+        sessions(client).create(
+            params={"type": "id_number"}, options={"idempotency_key": "order-7"}
+        )
+    assert reused.value.http_status == 400
+    # and: the key is spent for GraphQL mutations too (one store for both surfaces)
+    response = api.post(
+        "mutation { createVerificationSession(input: {type: DOCUMENT}) { userErrors { code } } }",
+        headers={"Idempotency-Key": "order-7"},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
