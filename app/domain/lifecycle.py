@@ -29,6 +29,9 @@ class EventType(StrEnum):
     REDACTED = EVENT_PREFIX + "redacted"
 
 
+# How many event types one events filter may name (Stripe's limit for `types`).
+MAX_EVENT_TYPES = 20
+
 STATUS_EVENTS = {
     Status.PROCESSING: EventType.PROCESSING,
     Status.VERIFIED: EventType.VERIFIED,

@@ -8,13 +8,15 @@ service and map; no rule lives here.
     POST /v1/identity/verification_sessions/{id}            update
     POST /v1/identity/verification_sessions/{id}/cancel     cancel
     POST /v1/identity/verification_sessions/{id}/redact     redact
+    GET  /v1/identity/verification_reports[/{id}]           list, retrieve
+    GET  /v1/events[/{id}]                                  list, retrieve
 """
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.rest import sessions
+from app.rest import events, reports, sessions
 from app.rest.http import Rest
 from app.services import Database
 from app.settings import Settings
@@ -32,4 +34,4 @@ def rest_routes(
     rest = Rest(
         database=database, settings=settings, rate_limiter=rate_limiter, idempotency=idempotency
     )
-    return sessions.routes(rest)
+    return [*sessions.routes(rest), *reports.routes(rest), *events.routes(rest)]

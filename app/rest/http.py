@@ -110,6 +110,12 @@ class Rest:
                     return error.response()
                 except DomainError as error:
                     return StripeError.from_domain(error).response()
+                except Exception:
+                    # Details in the log only, under the response's Request-Id.
+                    logger.exception("unexpected error in %s %s", request.method, request.url.path)
+                    return StripeError(
+                        500, "api_error", "An unexpected error occurred; retry later."
+                    ).response()
                 return Response(orjson.dumps(body), media_type="application/json")
 
             key = request.headers.get(IDEMPOTENCY_HEADER)

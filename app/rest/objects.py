@@ -52,3 +52,53 @@ def session_object(
         "verification_flow": row.verification_flow,
         "verified_outputs": outputs,
     }
+
+
+# What Stripe hides in a report until it is expanded.
+_REPORT_HIDDEN = {
+    "document": ("dob", "expiration_date", "number"),
+    "id_number": ("dob", "id_number"),
+}
+REPORT_EXPANDABLE = frozenset(
+    f"{check}.{part}" for check, parts in _REPORT_HIDDEN.items() for part in parts
+)
+
+
+def report_object(row: Any, *, expand: frozenset[str] | set[str]) -> dict[str, Any]:
+    """A VerificationReport as Stripe answers it: each check as stored, its sensitive parts
+    (`document.dob`, `document.expiration_date`, `document.number`, `id_number.dob`,
+    `id_number.id_number`) null unless expanded."""
+    checks: dict[str, Any] = {}
+    for check in ("document", "email", "id_number", "phone", "selfie"):
+        value = getattr(row, check)
+        if value is not None and check in _REPORT_HIDDEN:
+            value = dict(value)
+            for part in _REPORT_HIDDEN[check]:
+                if f"{check}.{part}" not in expand:
+                    value[part] = None
+        checks[check] = value
+    return {
+        "id": row.id,
+        "object": "identity.verification_report",
+        "client_reference_id": row.client_reference_id,
+        "created": unix(row.created),
+        "livemode": row.livemode,
+        "options": row.options,
+        "type": row.type,
+        "verification_session": row.session_id,
+        **checks,
+    }
+
+
+def event_object(row: Any) -> dict[str, Any]:
+    """An Event as Stripe answers it. No webhook endpoints exist yet, so none is pending."""
+    return {
+        "id": row.id,
+        "object": "event",
+        "api_version": None,
+        "created": unix(row.created),
+        "data": row.data,
+        "livemode": row.livemode,
+        "pending_webhooks": 0,
+        "type": row.type,
+    }

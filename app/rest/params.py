@@ -166,7 +166,7 @@ def timestamp(value: Any, name: str) -> datetime:
     return datetime.fromtimestamp(int(value), UTC)
 
 
-def created_range(params: Mapping[str, Any], name: str = "created") -> dict[str, datetime]:
+def created_range(params: Mapping[str, Any], name: str = "created") -> dict[str, Any]:
     """`created=T` (exactly that second) or `created[gt|gte|lt|lte]=T`, as created bounds."""
     value = params.get(name)
     if value is None:

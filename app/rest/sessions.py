@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from app.domain.sessions import KEEP, SessionCreate, SessionUpdate
-from app.pagination import encode_cursor, page_request
-from app.rest import params
+from app.pagination import encode_cursor
+from app.rest import lists, params
 from app.rest.errors import StripeError
 from app.rest.http import Call, Rest
 from app.rest.objects import SESSION_EXPANDABLE, session_object
@@ -30,16 +30,7 @@ _CREATE = (
     "expand",
 )
 _UPDATE = ("metadata", "options", "provided_details", "type", "expand")
-_LIST = (
-    "limit",
-    "starting_after",
-    "ending_before",
-    "created",
-    "status",
-    "client_reference_id",
-    "related_customer",
-    "expand",
-)
+_LIST = (*lists.LIST_PARAMS, "created", "status", "client_reference_id", "related_customer")
 _DOCUMENT = (
     "allowed_types",
     "require_id_number",
@@ -113,38 +104,16 @@ def routes(rest: Rest) -> list[Route]:
     async def list_sessions(request: Request, call: Call) -> dict[str, Any]:
         given = call.params
         params.check_known(given, _LIST)
-        expand = _list_expand(given)
-        limit = params.integer(given, "limit", low=1, high=100) or 10
-        after = params.string(given, "starting_after")
-        before = params.string(given, "ending_before")
-        if after is not None and before is not None:
-            raise params.invalid(
-                "ending_before",
-                "You may only specify one of these parameters: ending_before, starting_after.",
-            )
+        expand = lists.list_expand(given, SESSION_EXPANDABLE)
+        wanted = lists.window(given)
         scope = call.reader
-        cursor = None
-        for name, value in (("starting_after", after), ("ending_before", before)):
-            if value is not None:
-                anchor = await sessions.get(
-                    rest.database, scope=scope, session_id=value, may_see_secrets=False
-                )
-                if anchor is None:
-                    raise StripeError(
-                        400,
-                        "invalid_request_error",
-                        f"No such verification session: '{value[:100]}'",
-                        param=name,
-                        code="resource_missing",
-                    )
-                cursor = encode_cursor(anchor.created, anchor.id)
-        forward = before is None
-        page = page_request(
-            first=limit if forward else None,
-            last=None if forward else limit,
-            after=cursor if forward else None,
-            before=None if forward else cursor,
-        )
+
+        async def cursor_of(session_id: str) -> str | None:
+            anchor = await sessions.get(
+                rest.database, scope=scope, session_id=session_id, may_see_secrets=False
+            )
+            return None if anchor is None else encode_cursor(anchor.created, anchor.id)
+
         found = await sessions.list_page(
             rest.database,
             scope=scope,
@@ -154,18 +123,14 @@ def routes(rest: Rest) -> list[Route]:
                 related_customer=params.string(given, "related_customer"),
                 **params.created_range(given),
             ),
-            page=page,
+            page=await wanted.page(cursor_of),
             attributes=None,
             far_side=False,
             may_see_secrets=call.may_see_secrets,
         )
-        has_more = found.has_next_page if forward else found.has_previous_page
-        return {
-            "object": "list",
-            "data": [view(call, row, expand) for row in found.rows],
-            "has_more": bool(has_more),
-            "url": PATH,
-        }
+        return lists.list_object(
+            PATH, [view(call, row, expand) for row in found.rows], wanted.has_more(found)
+        )
 
     async def cancel(request: Request, call: Call) -> dict[str, Any]:
         params.check_known(call.params, ("expand",))
@@ -204,21 +169,7 @@ def _missing(session_id: str) -> StripeError:
 
 
 def _expand(given: dict[str, Any]) -> set[str]:
-    expand = params.expand(given)
-    for name in sorted(expand - SESSION_EXPANDABLE):
-        raise params.invalid("expand", f"This property cannot be expanded ({name[:100]}).")
-    return expand
-
-
-def _list_expand(given: dict[str, Any]) -> set[str]:
-    """A list expands its items' attributes as `data.<attribute>`."""
-    expand = params.expand(given)
-    inner = set()
-    for name in sorted(expand):
-        if not name.startswith("data.") or name[5:] not in SESSION_EXPANDABLE:
-            raise params.invalid("expand", f"This property cannot be expanded ({name[:100]}).")
-        inner.add(name[5:])
-    return inner
+    return lists.object_expand(given, SESSION_EXPANDABLE)
 
 
 def _options(given: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from app.domain.lifecycle import MAX_EVENT_TYPES
 from app.domain.sessions import KEEP
 from app.schema.enums import (
     DocumentType,
@@ -192,9 +193,6 @@ class VerificationReportFilter:
     created: DateTimeFilter | None = strawberry.field(
         default=None, description="Only reports created within these bounds."
     )
-
-
-MAX_EVENT_TYPES = 20
 
 
 @strawberry.input(description="Narrow a list of events; every given condition applies.")

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import ids
+from app.domain.lifecycle import MAX_EVENT_TYPES
 from app.pagination import (
     MAX_PAGE_SIZE,
     PageRequest,
@@ -23,7 +24,6 @@ from app.schema.context import Context
 from app.schema.errors import bad_user_input
 from app.schema.events import Event
 from app.schema.inputs import (
-    MAX_EVENT_TYPES,
     EventFilter,
     VerificationReportFilter,
     VerificationSessionFilter,

@@ -30,6 +30,7 @@ CHECKS = ("document", "id_number", "selfie", "email", "phone")
 class ReportFilter:
     session_id: str | None = None
     type: str | None = None
+    client_reference_id: str | None = None
     created_gt: datetime | None = None
     created_gte: datetime | None = None
     created_lt: datetime | None = None
@@ -57,7 +58,7 @@ async def create_report(
 
 RECORD = reads.Record(VerificationReport)
 _KEY = (col(VerificationReport.created), col(VerificationReport.id))
-_FILTERS = ("session_id", "type")
+_FILTERS = ("session_id", "type", "client_reference_id")
 
 
 async def get_reports(reader: Reader, *, scope: Scope, report_ids: Sequence[str]) -> dict[str, Any]:

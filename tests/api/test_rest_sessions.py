@@ -11,6 +11,7 @@ import httpx
 import pytest
 import stripe
 
+from app.services import sessions as app_sessions
 from tests.conftest import Api
 from tests.helpers import simulate
 
@@ -313,3 +314,22 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_request
         headers={"Idempotency-Key": "order-7"},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_an_unexpected_failure_is_stripes_api_error_with_nothing_leaked(
+    api: Api, client: stripe.StripeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    async def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("password=hunter2-not-a-real-secret")
+
+    monkeypatch.setattr(app_sessions, "get", explode)
+    # when
+    with pytest.raises(stripe.APIError) as failed:
+        sessions(client).retrieve("vs_000000000000000000000000")
+    # then
+    assert failed.value.http_status == 500
+    assert "hunter2" not in str(failed.value.json_body)
+    assert failed.value.json_body == {
+        "error": {"type": "api_error", "message": "An unexpected error occurred; retry later."}
+    }

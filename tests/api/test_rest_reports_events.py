@@ -1,0 +1,132 @@
+"""`/v1/identity/verification_reports` and `/v1/events` through Stripe's Python SDK: the reports
+and events GraphQL shows, in Stripe's shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from tests.conftest import Api
+from tests.helpers import simulate
+
+EVENTS = """
+query Events($session: ID) {
+  events(first: 50, filter: {verificationSession: $session}) { nodes { id type } }
+}
+"""
+REPORTS = "query Reports { verificationReports(first: 50) { nodes { id } } }"
+
+
+@pytest.fixture
+def client(api: Api) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api.key, base_addresses={"api": api.server.base_url}, max_network_retries=0
+    )
+
+
+def verified_session(api: Api, client: stripe.StripeClient, **params: Any) -> Any:
+    made = client.v1.identity.verification_sessions.create(params={"type": "document", **params})
+    simulate(api, made.id, "VERIFIED")
+    return client.v1.identity.verification_sessions.retrieve(made.id)
+
+
+def test_a_report_reads_as_stripes_object_with_its_sensitive_parts_expandable(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    session = verified_session(api, client, client_reference_id="ref_9")
+    reports = client.v1.identity.verification_reports
+    # when
+    report = reports.retrieve(session.last_verification_report)
+    expanded = reports.retrieve(
+        session.last_verification_report, params={"expand": ["document.dob", "document.number"]}
+    )
+    # then
+    assert report.object == "identity.verification_report"
+    assert report.verification_session == session.id
+    assert report.client_reference_id == "ref_9"
+    assert report.type == "document" and isinstance(report.created, int)
+    assert report.document.status == "verified"
+    assert report.document.first_name
+    assert report.document.dob is None and report.document.number is None
+    assert expanded.document.dob.year and expanded.document.number
+
+
+def test_reports_list_with_stripes_filters(api: Api, client: stripe.StripeClient) -> None:
+    # given
+    first = verified_session(api, client, client_reference_id="a")
+    second = verified_session(api, client, client_reference_id="b")
+    reports = client.v1.identity.verification_reports
+    # when
+    everything = [r.id for r in reports.list(params={"limit": 1}).auto_paging_iter()]
+    by_session = reports.list(params={"verification_session": first.id})
+    by_reference = reports.list(params={"client_reference_id": "b"})
+    by_type = reports.list(params={"type": "id_number"})
+    # then
+    graphql = [n["id"] for n in api.gql(REPORTS)["verificationReports"]["nodes"]]
+    assert (
+        everything
+        == graphql
+        == [
+            second.last_verification_report,
+            first.last_verification_report,
+        ]
+    )
+    assert [r.id for r in by_session.data] == [first.last_verification_report]
+    assert [r.id for r in by_reference.data] == [second.last_verification_report]
+    assert by_type.data == []
+
+
+def test_events_are_graphqls_events_with_type_wildcards_and_lists(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    session = verified_session(api, client)
+    events = client.v1.events
+    # when
+    listed = [e.id for e in events.list(params={"limit": 2}).auto_paging_iter()]
+    wildcard = events.list(params={"type": "identity.verification_session.*"})
+    exact = events.list(params={"type": "identity.verification_session.verified"})
+    several = events.list(
+        params={
+            "types": [
+                "identity.verification_session.created",
+                "identity.verification_session.processing",
+            ]
+        }
+    )
+    one = events.retrieve(exact.data[0].id)
+    # then
+    graphql = api.gql(EVENTS, {"session": session.id})["events"]["nodes"]
+    assert listed == [node["id"] for node in graphql]
+    assert [e.id for e in wildcard.data] == listed
+    assert [e.type for e in exact.data] == ["identity.verification_session.verified"]
+    assert [e.type for e in several.data] == [
+        "identity.verification_session.processing",
+        "identity.verification_session.created",
+    ]
+    assert one.object == "event" and one.data.object.id == session.id
+    assert one.data.object.status == "verified"
+    assert one.pending_webhooks == 0
+
+
+def test_event_and_report_errors_name_the_parameter(api: Api, client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.events.retrieve("evt_000000000000000000000000")
+    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        client.v1.events.list(params={"type": "a", "types": ["b"]})
+    assert both.value.param == "types"
+    with pytest.raises(stripe.InvalidRequestError) as too_many:
+        client.v1.events.list(params={"types": [f"t{n}" for n in range(21)]})
+    assert too_many.value.param == "types"
+    with pytest.raises(stripe.InvalidRequestError) as report:
+        client.v1.identity.verification_reports.retrieve("vr_000000000000000000000000")
+    assert report.value.http_status == 404
+    with pytest.raises(stripe.InvalidRequestError) as anchor:
+        client.v1.identity.verification_reports.list(
+            params={"starting_after": "vr_000000000000000000000000"}
+        )
+    assert anchor.value.param == "starting_after"
