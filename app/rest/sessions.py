@@ -18,6 +18,7 @@ from app.services import sessions
 from app.services.sessions import SessionFilter
 
 PATH = "/v1/identity/verification_sessions"
+HELPERS = "/v1/test_helpers/identity/verification_sessions"
 _CREATE = (
     "type",
     "verification_flow",
@@ -149,12 +150,41 @@ def routes(rest: Rest) -> list[Route]:
         )
         return view(call, row, _expand(call.params))
 
+    def test_helper(outcome: str, last_error_code: str | None = None) -> Any:
+        async def helper(request: Request, call: Call) -> dict[str, Any]:
+            params.check_known(call.params, ("expand",))
+            scope = call.writer
+            if scope.livemode:
+                raise StripeError(
+                    403,
+                    "invalid_request_error",
+                    "Test helpers only work with test-mode keys (sk_test_…).",
+                )
+            row = await sessions.simulate(
+                rest.database,
+                scope=scope,
+                session_id=request.path_params["id"],
+                choice=sessions.Choice(outcome=outcome, last_error_code=last_error_code),
+            )
+            return view(call, row, _expand(call.params))
+
+        return helper
+
     return [
         Route(PATH, rest.route(create), methods=["POST"]),
         Route(PATH, rest.route(list_sessions), methods=["GET"]),
         Route(PATH + "/{id}", rest.route(retrieve_or_update), methods=["GET", "POST"]),
         Route(PATH + "/{id}/cancel", rest.route(cancel), methods=["POST"]),
         Route(PATH + "/{id}/redact", rest.route(redact), methods=["POST"]),
+        # The REST twins of simulateVerificationSession, as the Stripe CLI sends them. Sending a
+        # session back to requires_input records `abandoned` as its last error.
+        Route(HELPERS + "/{id}/verify", rest.route(test_helper("verified")), methods=["POST"]),
+        Route(
+            HELPERS + "/{id}/require_input",
+            rest.route(test_helper("requires_input", "abandoned")),
+            methods=["POST"],
+        ),
+        Route(HELPERS + "/{id}/process", rest.route(test_helper("processing")), methods=["POST"]),
     ]
 
 

@@ -333,3 +333,46 @@ def test_an_unexpected_failure_is_stripes_api_error_with_nothing_leaked(
     assert failed.value.json_body == {
         "error": {"type": "api_error", "message": "An unexpected error occurred; retry later."}
     }
+
+
+HELPERS = "/v1/test_helpers/identity/verification_sessions"
+
+
+def test_the_test_helpers_move_a_session_as_the_stripe_cli_asks(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    made = sessions(client).create(params={"type": "document"})
+    auth = {"Authorization": f"Bearer {api.key}"}
+
+    def helper(name: str, session_id: str = made.id) -> httpx.Response:
+        return api.http.post(f"{HELPERS}/{session_id}/{name}", headers=auth)
+
+    # when / then: processing, back to requires_input, then verified
+    assert helper("process").json()["status"] == "processing"
+    back = helper("require_input").json()
+    assert back["status"] == "requires_input"
+    assert back["last_error"]["code"] == "abandoned"
+    assert back["client_secret"] and back["last_verification_report"]
+    verified = helper("verify").json()
+    assert verified["status"] == "verified" and verified["last_error"] is None
+    # and: GraphQL sees the same session
+    assert api.gql(SESSION, {"id": made.id})["verificationSession"]["status"] == "VERIFIED"
+    # and: a finished session cannot move, and unknown ids are missing
+    refused = helper("process")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_state"
+    assert helper("verify", "vs_000000000000000000000000").status_code == 404
+
+
+def test_the_test_helpers_refuse_live_mode_keys(api: Api) -> None:
+    # given
+    live_key = api.new_key(livemode=True)
+    live = stripe_client(api, live_key)
+    made = sessions(live).create(params={"type": "document"})
+    # when
+    response = api.http.post(
+        f"{HELPERS}/{made.id}/verify", headers={"Authorization": f"Bearer {live_key}"}
+    )
+    # then
+    assert response.status_code == 403
+    assert sessions(live).retrieve(made.id).status == "requires_input"

@@ -174,7 +174,7 @@ class Client:
         """Collect the client secrets and url tokens anywhere in a response body."""
         if isinstance(value, dict):
             for name, item in value.items():
-                if name == "clientSecret" and item:
+                if name in ("clientSecret", "client_secret") and item:
                     self.seen_secrets.add(item)
                 elif name == "url" and item:
                     self.seen_secrets.add(item.rsplit("/", 1)[1])
@@ -348,6 +348,22 @@ def run_lifecycle(client: Client, keys: Keys) -> None:
 
     # requests nobody expected
     client.request("GET", f"{base}/verify/{ids.random_base62(32)}", 404)
-    client.request("GET", f"{base}/v1/identity/verification_sessions/{sid}", 404)
+    client.request("GET", f"{base}/v1/no_such_resource/{sid}", 404)
+    # the REST surface, with a key and with a made-up one
+    rest = client.request(
+        "GET",
+        f"{base}/v1/identity/verification_sessions/{sid}",
+        200,
+        headers={"Authorization": f"Bearer {keys.secret}"},
+    )
+    assert rest.json()["id"] == sid
+    client.remember(rest.json())
+    client.seen_secrets.add(made_up)
+    client.request(
+        "GET",
+        f"{base}/v1/identity/verification_sessions",
+        401,
+        headers={"Authorization": f"Bearer {made_up}"},
+    )
     client.request("GET", f"{base}/graphql", 200, headers={"Accept": "text/html"})
     client.request("GET", f"{base}/healthz", 200)
