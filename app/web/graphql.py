@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
@@ -186,6 +186,16 @@ class GraphQLEndpoint:
             ) from error
         except MissingQueryError as error:
             raise RequestError(400, "No GraphQL query found in the request.") from error
+        except CannotGetOperationTypeError:
+            # No operation of the document is the one asked for: a request error (no `data`),
+            # worded as graphql-core words it.
+            message = (
+                f"Unknown operation named '{operation_name[:100]}'."
+                if operation_name
+                else "Must provide operation name if query contains multiple operations."
+            )
+            unknown = GraphQLError(message, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
+            return ExecutionResult(data=None, errors=[unknown])
 
     async def _compiled(
         self,

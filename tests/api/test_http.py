@@ -703,3 +703,31 @@ def test_unexpected_error_in_a_mutation_is_masked_and_rolled_back(
     assert "hunter2" not in response.text
     monkeypatch.undo()
     assert count_sessions(api) == 0
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_unknown_operation_name_is_a_request_error_not_a_500(api: Api, method: str) -> None:
+    # given
+    request = {"query": "query A { __typename }", "operationName": "Nope"}
+    # when
+    if method == "GET":
+        response = api.http.get("/graphql", params=request, headers=bearer(api))
+    else:
+        response = api.http.post("/graphql", json=request, headers=bearer(api))
+    strict = api.http.post(
+        "/graphql",
+        json=request,
+        headers={**bearer(api), "Accept": "application/graphql-response+json"},
+    )
+    # then
+    assert response.status_code == 200
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Unknown operation named 'Nope'.",
+                "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"},
+            }
+        ]
+    }
+    assert strict.status_code == 400
+    assert strict.json() == response.json()
