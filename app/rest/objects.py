@@ -8,7 +8,13 @@ from typing import Any
 from app.domain.sessions import hosted_url
 
 SESSION_EXPANDABLE = frozenset(
-    {"verified_outputs", "verified_outputs.dob", "verified_outputs.id_number", "provided_details"}
+    {
+        "last_verification_report",
+        "verified_outputs",
+        "verified_outputs.dob",
+        "verified_outputs.id_number",
+        "provided_details",
+    }
 )
 
 
@@ -21,7 +27,8 @@ def session_object(
 ) -> dict[str, Any]:
     """A VerificationSession as Stripe answers it. Expandable: `provided_details`,
     `verified_outputs` (its `dob` and `id_number` only as `verified_outputs.dob` and
-    `verified_outputs.id_number`, as Stripe has it)."""
+    `verified_outputs.id_number`, as Stripe has it); `last_verification_report` is the report's
+    id here, which the caller replaces with the report when it is expanded."""
     outputs = None
     if "verified_outputs" in expand and row.verified_outputs is not None:
         outputs = dict(row.verified_outputs)

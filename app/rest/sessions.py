@@ -13,8 +13,8 @@ from app.pagination import encode_cursor
 from app.rest import lists, params
 from app.rest.errors import StripeError
 from app.rest.http import Call, Rest
-from app.rest.objects import SESSION_EXPANDABLE, session_object
-from app.services import sessions
+from app.rest.objects import SESSION_EXPANDABLE, report_object, session_object
+from app.services import reports, sessions
 from app.services.sessions import SessionFilter
 
 PATH = "/v1/identity/verification_sessions"
@@ -41,13 +41,28 @@ _DOCUMENT = (
 
 
 def routes(rest: Rest) -> list[Route]:
-    def view(call: Call, row: Any, expand: set[str]) -> dict[str, Any]:
-        return session_object(
-            row,
-            public_base_url=rest.settings.public_base_url,
-            may_see_secrets=call.may_see_secrets,
-            expand=expand,
-        )
+    async def views(call: Call, rows: list[Any], expand: set[str]) -> list[dict[str, Any]]:
+        objects = [
+            session_object(
+                row,
+                public_base_url=rest.settings.public_base_url,
+                may_see_secrets=call.may_see_secrets,
+                expand=expand,
+            )
+            for row in rows
+        ]
+        if "last_verification_report" in expand:
+            # Every report of the page in one read.
+            wanted = [row.last_verification_report for row in rows if row.last_verification_report]
+            found = await reports.get_many(rest.database, scope=call.reader, report_ids=wanted)
+            for view_of in objects:
+                report = found.get(view_of["last_verification_report"] or "")
+                if report is not None:
+                    view_of["last_verification_report"] = report_object(report, expand=set())
+        return objects
+
+    async def view(call: Call, row: Any, expand: set[str]) -> dict[str, Any]:
+        return (await views(call, [row], expand))[0]
 
     async def create(request: Request, call: Call) -> dict[str, Any]:
         given = call.params
@@ -67,7 +82,7 @@ def routes(rest: Rest) -> list[Route]:
                 return_url=params.string(given, "return_url"),
             ),
         )
-        return view(call, row, expand)
+        return await view(call, row, expand)
 
     async def retrieve_or_update(request: Request, call: Call) -> dict[str, Any]:
         session_id: str = request.path_params["id"]
@@ -83,7 +98,7 @@ def routes(rest: Rest) -> list[Route]:
             )
             if row is None:
                 raise _missing(session_id)
-            return view(call, row, expand)
+            return await view(call, row, expand)
         params.check_known(given, _UPDATE)
         metadata = params.mapping(given, "metadata")
         row = await sessions.update(
@@ -100,7 +115,7 @@ def routes(rest: Rest) -> list[Route]:
                 type=KEEP if "type" not in given else params.string(given, "type"),
             ),
         )
-        return view(call, row, expand)
+        return await view(call, row, expand)
 
     async def list_sessions(request: Request, call: Call) -> dict[str, Any]:
         given = call.params
@@ -130,7 +145,7 @@ def routes(rest: Rest) -> list[Route]:
             may_see_secrets=call.may_see_secrets,
         )
         return lists.list_object(
-            PATH, [view(call, row, expand) for row in found.rows], wanted.has_more(found)
+            PATH, await views(call, found.rows, expand), wanted.has_more(found)
         )
 
     async def cancel(request: Request, call: Call) -> dict[str, Any]:
@@ -138,7 +153,7 @@ def routes(rest: Rest) -> list[Route]:
         row = await sessions.cancel(
             rest.database, scope=call.writer, session_id=request.path_params["id"]
         )
-        return view(call, row, _expand(call.params))
+        return await view(call, row, _expand(call.params))
 
     async def redact(request: Request, call: Call) -> dict[str, Any]:
         params.check_known(call.params, ("expand",))
@@ -148,7 +163,7 @@ def routes(rest: Rest) -> list[Route]:
             session_id=request.path_params["id"],
             delay_seconds=rest.settings.redaction_delay_seconds,
         )
-        return view(call, row, _expand(call.params))
+        return await view(call, row, _expand(call.params))
 
     def test_helper(outcome: str, last_error_code: str | None = None) -> Any:
         async def helper(request: Request, call: Call) -> dict[str, Any]:
@@ -166,7 +181,7 @@ def routes(rest: Rest) -> list[Route]:
                 session_id=request.path_params["id"],
                 choice=sessions.Choice(outcome=outcome, last_error_code=last_error_code),
             )
-            return view(call, row, _expand(call.params))
+            return await view(call, row, _expand(call.params))
 
         return helper
 

@@ -130,3 +130,22 @@ def test_event_and_report_errors_name_the_parameter(api: Api, client: stripe.Str
             params={"starting_after": "vr_000000000000000000000000"}
         )
     assert anchor.value.param == "starting_after"
+
+
+def test_a_session_expands_its_last_report_alone_and_in_lists(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    session = verified_session(api, client)
+    unverified = client.v1.identity.verification_sessions.create(params={"type": "document"})
+    sessions = client.v1.identity.verification_sessions
+    # when
+    one = sessions.retrieve(session.id, params={"expand": ["last_verification_report"]})
+    listed = sessions.list(params={"expand": ["data.last_verification_report"]})
+    # then
+    assert one.last_verification_report.object == "identity.verification_report"
+    assert one.last_verification_report.id == session.last_verification_report
+    assert one.last_verification_report.verification_session == session.id
+    by_id = {item.id: item.last_verification_report for item in listed.data}
+    assert by_id[session.id].id == session.last_verification_report
+    assert by_id[unverified.id] is None
