@@ -214,6 +214,10 @@ class Event(SQLModel, table=True):
     type: str = Field(max_length=64)
     session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
     data: dict[str, Any] = _json(nullable=False)
+    # The API request that caused the change (its Request-Id and Idempotency-Key); null for
+    # changes the gateway made on its own. See app.origin.
+    request_id: str | None = Field(default=None, max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=255)
 
 
 class Job(SQLModel, table=True):

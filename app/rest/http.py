@@ -19,6 +19,8 @@ from starlette.responses import Response
 
 from app.domain.access import Principal, Scope
 from app.domain.errors import DomainError
+from app.logs import request_id
+from app.origin import ApiRequest, api_request
 from app.rest import params
 from app.rest.errors import StripeError
 from app.services import Database, accounts
@@ -119,6 +121,7 @@ class Rest:
                 return Response(orjson.dumps(body), media_type="application/json")
 
             key = request.headers.get(IDEMPOTENCY_HEADER)
+            api_request.set(ApiRequest(id=request_id.get(), idempotency_key=key))
             if request.method == "POST" and key is not None:
                 response = await self.idempotency.respond_keyed(
                     principal=call.principal,

@@ -107,5 +107,6 @@ def event_object(row: Any) -> dict[str, Any]:
         "data": row.data,
         "livemode": row.livemode,
         "pending_webhooks": 0,
+        "request": {"id": row.request_id, "idempotency_key": row.idempotency_key},
         "type": row.type,
     }

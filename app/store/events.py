@@ -20,6 +20,7 @@ from app.domain import ids
 from app.domain.access import Scope
 from app.domain.lifecycle import EventType
 from app.models import Event, VerificationSession, utcnow
+from app.origin import api_request
 from app.pagination import PageRequest
 from app.store import keyset, reads
 from app.store.keyset import Page
@@ -62,6 +63,7 @@ async def record_event(
     before: dict[str, Any] | None,
 ) -> Event:
     """Write the event for a change; `before` is the session's snapshot before it (None on create)."""
+    origin = api_request.get()
     event = Event(
         id=ids.new_id(ids.EVENT),
         account_id=session.account_id,
@@ -70,6 +72,8 @@ async def record_event(
         type=type.value,
         session_id=session.id,
         data=event_rules.event_data(before, snapshot_of(session)),
+        request_id=origin.id if origin else None,
+        idempotency_key=origin.idempotency_key if origin else None,
     )
     db.add(event)
     await db.flush()

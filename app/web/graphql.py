@@ -32,6 +32,8 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from app.db import Reader
 from app.domain.access import Principal
+from app.logs import request_id
+from app.origin import ApiRequest, api_request
 from app.schema import GatewaySchema
 from app.schema.context import Context
 from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
@@ -113,6 +115,12 @@ class GraphQLEndpoint:
             principal = await self._principal(request)
             if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
                 return limited
+
+            api_request.set(
+                ApiRequest(
+                    id=request_id.get(), idempotency_key=request.headers.get("idempotency-key")
+                )
+            )
 
             async def run() -> Response:
                 result = await self._execute(request, query, variables, operation_name, principal)

@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from tests.conftest import Api
-from tests.helpers import simulate
+from tests.helpers import simulate, wait_for_status
 
 EVENTS = """
 query Events($session: ID) {
@@ -149,3 +149,29 @@ def test_a_session_expands_its_last_report_alone_and_in_lists(
     by_id = {item.id: item.last_verification_report for item in listed.data}
     assert by_id[session.id].id == session.last_verification_report
     assert by_id[unverified.id] is None
+
+
+def test_an_event_names_the_api_request_that_caused_it(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given: a session made over REST with a key, submitted over GraphQL, finished by the worker
+    made = client.v1.identity.verification_sessions.create(
+        params={"type": "document"}, options={"idempotency_key": "evt-origin-1"}
+    )
+    created_request = made.last_response.request_id
+    response = api.post(
+        "mutation($id: ID!) { submitVerificationSession(input: {id: $id}) { userErrors { code } } }",
+        {"id": made.id},
+    )
+    submit_request = response.headers["request-id"]
+    wait_for_status(api, made.id, "VERIFIED")
+    # when
+    events = client.v1.events.list(params={"limit": 10}).data
+    # then
+    by_type = {event.type.rsplit(".", 1)[1]: event.request.to_dict() for event in events}
+    assert by_type == {
+        "created": {"id": created_request, "idempotency_key": "evt-origin-1"},
+        "processing": {"id": submit_request, "idempotency_key": None},
+        # the worker finished the attempt on its own
+        "verified": {"id": None, "idempotency_key": None},
+    }
