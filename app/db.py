@@ -172,12 +172,6 @@ def _row_decoder(
     return names["decode"]  # type: ignore[no-any-return]
 
 
-def _json(value: str | bytes) -> Any:
-    # Nullable JSON columns keep a JSON `null` for None (SQLAlchemy's default); asyncpg gives
-    # json and jsonb as text.
-    return None if value == "null" else orjson.loads(value)
-
-
 def _decoder(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     """What the driver's value of a column needs to become what the ORM would have read: the
     same conversions as the column types' own result processing, without its per-row overhead."""
@@ -188,7 +182,9 @@ def _decoder(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
         # SQLite keeps `YYYY-MM-DD HH:MM:SS.ffffff` (UTC, naive; see UTCDateTime).
         return lambda value: datetime.fromisoformat(value + "+00:00")
     if isinstance(column_type, JSON) or isinstance(getattr(column_type, "impl", None), JSON):
-        return _json
+        # Text on both drivers (asyncpg gives json and jsonb as text); a nullable column's None
+        # is stored as JSON `null`, which orjson reads as None.
+        return orjson.loads
     if isinstance(column_type, Boolean) and not postgres:
         return bool
     return None

@@ -37,9 +37,8 @@ from app.origin import ApiRequest, api_request
 from app.schema import GatewaySchema
 from app.schema.context import Context
 from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
-from app.services import Database
+from app.services import Database, accounts
 from app.settings import Settings
-from app.store.accounts import authenticate
 from app.web.idempotency import Idempotency
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
@@ -150,7 +149,7 @@ class GraphQLEndpoint:
             raise RequestError(
                 401, "The Authorization header must be `Bearer <key>`.", "UNAUTHENTICATED"
             )
-        principal = await authenticate(self.reader, key=key.strip())
+        principal = await accounts.authenticate(self.database, key=key.strip())
         if principal is None:
             # The key itself is never echoed or logged.
             raise RequestError(401, "Invalid API key or client secret provided.", "UNAUTHENTICATED")
