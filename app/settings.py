@@ -54,7 +54,7 @@ class Settings:
         node_budget: Most connection nodes an operation may ask for (GitHub's rule, see
             `app.schema.limits`).
         max_errors: Most errors in one response.
-        max_body_bytes: Largest POST body /graphql reads; a larger one gets 413.
+        max_body_bytes: Largest POST body /graphql and the REST surface read; a larger one gets 413.
         graphql_execution: `compiled` (queries run as plans compiled once per document, falling
             back to graphql-core for anything a plan does not cover) or `reference` (graphql-core
             only). Both answer the same; `reference` is the switch to turn the compiler off.

@@ -28,6 +28,7 @@ from app.settings import Settings
 from app.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.web.idempotency import Idempotency, Refusal
 from app.web.ratelimit import RateLimiter
+from app.web.requests import BodyTooLarge, read_body
 
 logger = logging.getLogger("app.rest")
 
@@ -166,7 +167,15 @@ class Rest:
         pairs = parse_qsl(request.url.query, keep_blank_values=True)
         if request.method == "POST":
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            body = await _body(request, self.settings.max_body_bytes)
+            limit = self.settings.max_body_bytes
+            try:
+                body = await read_body(request, limit)
+            except BodyTooLarge:
+                raise StripeError(
+                    413,
+                    "invalid_request_error",
+                    f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
+                ) from None
             if body and content_type != "application/x-www-form-urlencoded":
                 raise StripeError(
                     415,
@@ -179,22 +188,6 @@ class Rest:
                 raise StripeError(400, "invalid_request_error", "The body is not UTF-8.") from None
             pairs += parse_qsl(text, keep_blank_values=True)
         return params.parse(pairs)
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The body, read no further than `limit` bytes (by Content-Length, or as it streams in)."""
-    too_large = StripeError(
-        413, "invalid_request_error", f"The request body is larger than {limit} bytes."
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
 
 
 def fingerprint(call: Call, request: Request) -> str:

@@ -42,6 +42,7 @@ from app.settings import Settings
 from app.web.idempotency import Idempotency
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
+from app.web.requests import BodyTooLarge, read_body
 
 logger = logging.getLogger("app.graphql")
 
@@ -87,8 +88,6 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema = schema
         self.settings = settings
-        self.engine = engine
-        self.reader = reader
         self.database = Database(engine=engine, reader=reader)
         self.live_verifier_available = live_verifier_available
         self.rate_limiter = rate_limiter
@@ -364,22 +363,14 @@ async def _read_request(
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    """The request body, read no further than `limit` bytes: past it (by Content-Length, or as a
-    chunked body streams in) the request gets 413 and the rest is never read."""
-    too_large = RequestError(
-        413,
-        f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
-        "PAYLOAD_TOO_LARGE",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
+    try:
+        return await read_body(request, limit)
+    except BodyTooLarge:
+        raise RequestError(
+            413,
+            f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
+            "PAYLOAD_TOO_LARGE",
+        ) from None
 
 
 def _query(value: object) -> str:

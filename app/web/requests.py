@@ -7,6 +7,7 @@ import logging
 import re
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.ids import random_base62
@@ -16,6 +17,24 @@ logger = logging.getLogger("app.access")
 
 # Hosted-page paths carry a bearer token: it must never reach a log.
 _TOKEN_PATH = re.compile(r"^/verify/[^/]+")
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the limit (MAX_BODY_BYTES)."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than `limit` bytes: past it (by Content-Length, or as a
+    chunked body streams in) BodyTooLarge is raised and the rest is never read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
 
 
 def loggable_path(path: str) -> str:

@@ -376,3 +376,25 @@ def test_the_test_helpers_refuse_live_mode_keys(api: Api) -> None:
     # then
     assert response.status_code == 403
     assert sessions(live).retrieve(made.id).status == "requires_input"
+
+
+def test_a_body_too_large_or_not_a_form_is_refused_before_anything_runs(api: Api) -> None:
+    # given
+    limit = api.server.settings.max_body_bytes
+    headers = {"Authorization": f"Bearer {api.key}"}
+    form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    # when
+    too_large = api.http.post(
+        PATH, content=b"type=document&metadata[k]=" + b"v" * limit, headers=form
+    )
+    streamed = api.http.post(PATH, content=iter([b"type=document&x=", b"v" * limit]), headers=form)
+    json_body = api.http.post(
+        PATH, json={"type": "document"}, headers={**headers, "Content-Type": "application/json"}
+    )
+    # then
+    for response in (too_large, streamed):
+        assert response.status_code == 413
+        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert "MAX_BODY_BYTES" in response.json()["error"]["message"]
+    assert json_body.status_code == 415
+    assert api.http.get(PATH, headers=headers).json()["data"] == []
