@@ -82,6 +82,17 @@ async def _run(payload: type[P], context: Context, operation: Awaitable[Any]) ->
     return payload(verification_session=session, user_errors=[])
 
 
+def _choice(
+    input: SubmitVerificationSessionInput | SimulateVerificationSessionInput,
+) -> sessions.Choice:
+    """The tester's choice of a submit or a simulation, in the use case's shape."""
+    return sessions.Choice(
+        outcome=input.outcome.value,
+        last_error_code=input.last_error_code.value if input.last_error_code else None,
+        person=verified_outputs_value(input.verified_outputs),
+    )
+
+
 def _argument(description: str) -> object:
     return strawberry.argument(description=description)
 
@@ -195,19 +206,15 @@ class Mutation:
         ],
     ) -> SubmitVerificationSessionPayload:
         context = info.context
-        choice = sessions.Choice(
-            outcome=input.outcome.value,
-            last_error_code=input.last_error_code.value if input.last_error_code else None,
-            person=verified_outputs_value(input.verified_outputs),
-        )
+        scope = context.submitter(input.id)
         return await _run(
             SubmitVerificationSessionPayload,
             context,
             sessions.submit(
                 context.database,
-                scope=context.submitter(input.id),
+                scope=scope,
                 session_id=input.id,
-                choice=choice,
+                choice=_choice(input),
                 verifier_available=context.live_verifier_available,
                 delay_seconds=context.settings.processing_delay_seconds,
             ),
@@ -229,15 +236,10 @@ class Mutation:
         ],
     ) -> SimulateVerificationSessionPayload:
         scope = info.context.test_mode_writer()
-        choice = sessions.Choice(
-            outcome=input.outcome.value,
-            last_error_code=input.last_error_code.value if input.last_error_code else None,
-            person=verified_outputs_value(input.verified_outputs),
-        )
         return await _run(
             SimulateVerificationSessionPayload,
             info.context,
             sessions.simulate(
-                info.context.database, scope=scope, session_id=input.id, choice=choice
+                info.context.database, scope=scope, session_id=input.id, choice=_choice(input)
             ),
         )
