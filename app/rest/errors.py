@@ -57,6 +57,17 @@ class StripeError(Exception):
         )
 
 
+def no_such(noun: str, object_id: str, *, param: str = "id", status: int = 404) -> StripeError:
+    """Stripe's answer for an id that names nothing the caller can see."""
+    return StripeError(
+        status,
+        "invalid_request_error",
+        f"No such {noun}: '{object_id[:100]}'",
+        param=param,
+        code="resource_missing",
+    )
+
+
 def param_name(path: Sequence[str]) -> str:
     """["options", "document", "allowed_types"] -> "options[document][allowed_types]"."""
     first, *rest = path

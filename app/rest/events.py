@@ -10,7 +10,7 @@ from starlette.routing import Route
 from app.domain.lifecycle import MAX_EVENT_TYPES, EventType
 from app.pagination import decode_sequence_cursor, encode_sequence_cursor
 from app.rest import lists, params
-from app.rest.errors import StripeError
+from app.rest.errors import no_such
 from app.rest.http import Call, Rest
 from app.rest.objects import event_object
 from app.services import events
@@ -27,13 +27,7 @@ def routes(rest: Rest) -> list[Route]:
         event_id: str = request.path_params["id"]
         found = await events.get_many(rest.database, scope=call.reader, event_ids=[event_id])
         if event_id not in found:
-            raise StripeError(
-                404,
-                "invalid_request_error",
-                f"No such event: '{event_id[:100]}'",
-                param="id",
-                code="resource_missing",
-            )
+            raise no_such("event", event_id)
         return event_object(found[event_id])
 
     async def list_events(request: Request, call: Call) -> dict[str, Any]:

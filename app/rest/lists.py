@@ -10,7 +10,7 @@ from typing import Any
 
 from app.pagination import PageRequest, page_request
 from app.rest import params
-from app.rest.errors import StripeError
+from app.rest.errors import no_such
 from app.services import Page
 
 LIST_PARAMS = ("limit", "starting_after", "ending_before", "expand")
@@ -49,13 +49,7 @@ class Window:
         if anchor is not None:
             cursor = await cursor_of(anchor)
             if cursor is None:
-                raise StripeError(
-                    400,
-                    "invalid_request_error",
-                    f"No such object: '{anchor[:100]}'",
-                    param=name,
-                    code="resource_missing",
-                )
+                raise no_such("object", anchor, param=name, status=400)
         if self.forward:
             return page_request(
                 first=self.limit, after=cursor, last=None, before=None, decode=decode

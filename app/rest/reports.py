@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from app.pagination import encode_cursor
 from app.rest import lists, params
-from app.rest.errors import StripeError
+from app.rest.errors import no_such
 from app.rest.http import Call, Rest
 from app.rest.objects import REPORT_EXPANDABLE, report_object
 from app.services import reports
@@ -27,13 +27,7 @@ def routes(rest: Rest) -> list[Route]:
         report_id: str = request.path_params["id"]
         found = await reports.get_many(rest.database, scope=call.reader, report_ids=[report_id])
         if report_id not in found:
-            raise StripeError(
-                404,
-                "invalid_request_error",
-                f"No such verification report: '{report_id[:100]}'",
-                param="id",
-                code="resource_missing",
-            )
+            raise no_such("verification report", report_id)
         return report_object(found[report_id], expand=expand)
 
     async def list_reports(request: Request, call: Call) -> dict[str, Any]:

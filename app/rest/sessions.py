@@ -11,7 +11,7 @@ from starlette.routing import Route
 from app.domain.sessions import KEEP, SessionCreate, SessionUpdate
 from app.pagination import encode_cursor
 from app.rest import lists, params
-from app.rest.errors import StripeError
+from app.rest.errors import StripeError, no_such
 from app.rest.http import Call, Rest
 from app.rest.objects import SESSION_EXPANDABLE, report_object, session_object
 from app.services import reports, sessions
@@ -97,7 +97,7 @@ def routes(rest: Rest) -> list[Route]:
                 may_see_secrets=call.may_see_secrets,
             )
             if row is None:
-                raise _missing(session_id)
+                raise no_such("verification session", session_id)
             return await view(call, row, expand)
         params.check_known(given, _UPDATE)
         metadata = params.mapping(given, "metadata")
@@ -201,16 +201,6 @@ def routes(rest: Rest) -> list[Route]:
         ),
         Route(HELPERS + "/{id}/process", rest.route(test_helper("processing")), methods=["POST"]),
     ]
-
-
-def _missing(session_id: str) -> StripeError:
-    return StripeError(
-        404,
-        "invalid_request_error",
-        f"No such verification session: '{session_id[:100]}'",
-        param="id",
-        code="resource_missing",
-    )
 
 
 def _expand(given: dict[str, Any]) -> set[str]:

@@ -1,8 +1,9 @@
-"""Use cases: every surface (GraphQL resolvers, the hosted pages, the worker, and the REST API to
-come) calls these and nothing below them. A use case owns its transaction, calls `store` for data
+"""Use cases: every surface (GraphQL resolvers, the REST API, the hosted pages, the worker) calls
+these and nothing below them. A use case owns its transaction, calls `store` for data
 and `domain` for rules, and returns stored rows or records for the surface to map; a rule broken
 is a `DomainError`, raised before anything is written or with the transaction rolled back.
 
+    services.accounts   who is calling: API keys and client secrets
     services.sessions   create, update, cancel, redact, submit, simulate; reads with the
                         credentials refresh a secret key sees
     services.reports    verification report reads

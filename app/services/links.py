@@ -25,7 +25,7 @@ class Found:
 
     @property
     def scope(self) -> Scope:
-        return Scope(account_id=self.session.account_id, livemode=self.session.livemode)
+        return _scope(self.session)
 
     @property
     def usable(self) -> bool:
@@ -41,7 +41,10 @@ async def find(database: Database, *, token: str) -> Found | None:
         link, session = found
         kind = session.type
         if session.verification_flow:
-            scope = Scope(account_id=session.account_id, livemode=session.livemode)
-            flow = await get_flow(db, scope=scope, flow_id=session.verification_flow)
+            flow = await get_flow(db, scope=_scope(session), flow_id=session.verification_flow)
             kind = flow.type if flow is not None else kind
     return Found(link=link, session=session, kind=kind)
+
+
+def _scope(session: Any) -> Scope:
+    return Scope(account_id=session.account_id, livemode=session.livemode)

@@ -111,16 +111,23 @@ ENDPOINTS = st.sampled_from(
 )
 
 
+def form_headers(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def a_session(api: Api) -> dict[str, str]:
+    """A session of the account, created over REST: the target of the per-session endpoints."""
+    response = api.http.post(
+        "/v1/identity/verification_sessions", content="type=document", headers=form_headers(api.key)
+    )
+    assert response.status_code == 200, response.text
+    session: dict[str, str] = response.json()
+    return session
+
+
 def test_any_parameters_get_a_stripe_answer_never_a_server_error(api: Api) -> None:
     # given
-    made = api.http.post(
-        "/v1/identity/verification_sessions",
-        content="type=document",
-        headers={
-            "Authorization": f"Bearer {api.key}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    ).json()
+    made = a_session(api)
     keys = st.sampled_from([api.key, api.key, api.key, api.new_key(restricted=True), "sk_test_x"])
 
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
@@ -172,18 +179,8 @@ def assert_stripe_answer(response: httpx.Response, *, sent: str) -> None:
 def test_every_parameter_with_every_awkward_value_gets_a_stripe_answer(api: Api) -> None:
     """Hypothesis rarely lands a given value on a given name; this sweep does every pair, on
     the endpoints that take the most parameters, starting from a valid request."""
-    made = api.http.post(
-        "/v1/identity/verification_sessions",
-        content="type=document",
-        headers={
-            "Authorization": f"Bearer {api.key}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    ).json()
-    form = {
-        "Authorization": f"Bearer {api.key}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
+    made = a_session(api)
+    form = form_headers(api.key)
     for name in NAMES:
         for value in AWKWARD:
             for shape in (name, f"{name}[0]", f"options[document][{name}]", f"metadata[{name}]"):
