@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve | migrate | keys | flows | seed | export-schema`.
+"""Command line: `python -m app serve | migrate | keys | flows | webhooks | seed | export-schema`.
 
 Every command that touches the database first brings it to the newest migration.
 """
@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from app import logs
-from app.db import create_engine, write_session
+from app.db import Reader, create_engine, write_session
 from app.domain.access import Scope
 from app.domain.errors import DomainError
 from app.migrations import upgrade
+from app.services import Database, webhooks
+from app.services.webhooks import EndpointUpdate
 from app.settings import Settings, SettingsError
 from app.store import accounts, flows
 
@@ -80,6 +82,25 @@ def _parser() -> argparse.ArgumentParser:
         "--account", type=_account_id, help="acct_…; the default account if omitted"
     )
     create_flow.set_defaults(handler=_create_flow)
+
+    webhook_commands = commands.add_parser(
+        "webhooks", help="manage webhook endpoints"
+    ).add_subparsers(required=True, metavar="action")
+    roll = webhook_commands.add_parser(
+        "roll-secret",
+        help="give an endpoint a new signing secret and print it once (last line); the old "
+        "one keeps signing beside it for --expire-in seconds",
+    )
+    roll.add_argument("endpoint", help="the endpoint's id, we_…")
+    roll.add_argument("--mode", choices=["test", "live"], required=True)
+    roll.add_argument("--account", type=_account_id, help="acct_…; the default account if omitted")
+    roll.add_argument(
+        "--expire-in",
+        type=int,
+        default=None,
+        help="seconds the old secret stays valid, 0 to 86400 (default 86400)",
+    )
+    roll.set_defaults(handler=_roll_secret)
 
     seed = commands.add_parser(
         "seed", help="write COUNT realistic sessions (with reports and events) in bulk"
@@ -247,6 +268,36 @@ def _create_flow(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {where}: {error.message}", file=sys.stderr)
         return 2
     print(flow_id)
+    return 0
+
+
+def _roll_secret(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+
+    async def roll() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            async with write_session(engine) as db:
+                account_id = args.account or (await accounts.default_account(db)).id
+            scope = Scope(account_id=account_id, livemode=args.mode == "live")
+            endpoint = await webhooks.update(
+                Database(engine=engine, reader=Reader(engine)),
+                scope=scope,
+                endpoint_id=args.endpoint,
+                update=EndpointUpdate(roll_secret=True, expire_previous_secret_in=args.expire_in),
+            )
+            return endpoint.secret
+        finally:
+            await engine.dispose()
+
+    try:
+        secret = asyncio.run(roll())
+    except DomainError as error:
+        where = ".".join(error.field or [])
+        print(f"error: {where}: {error.message}", file=sys.stderr)
+        return 2
+    print("The endpoint's new signing secret. It is shown once; store it now:", file=sys.stderr)
+    print(secret)
     return 0
 
 

@@ -36,5 +36,9 @@ def configure(level: str) -> None:
     # aiosqlite logs every driver call with its arguments at DEBUG (statements' parameters: key
     # hashes, client secrets, url tokens), outside any request's id: never below WARNING.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # httpx logs each webhook delivery's whole URL (which may carry the receiver's own token)
+    # and httpcore its headers (the signature) at DEBUG; app.worker logs deliveries by id.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Our own access log replaces uvicorn's, which would print hosted-page tokens.
     logging.getLogger("uvicorn.access").disabled = True

@@ -261,3 +261,65 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int | None = None
     content_type: str | None = Field(default=None, max_length=255)
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary(), nullable=True))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where an account's events are delivered (`we_…`). The signing secret is kept as issued,
+    since each delivery is signed with it; it is returned once, on create (or on a roll), and
+    never logged. While a secret is rolled the previous one stays valid, and signs too, until
+    `previous_secret_expires_at`."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        Index("ix_webhook_endpoints_scope_created", "account_id", "livemode", "created", "id"),
+    )
+
+    id: str = _id_column()
+    account_id: str = Field(foreign_key="accounts.id", max_length=64)
+    livemode: bool
+    created: datetime = _timestamp()
+    url: str = Field(sa_column=Column(String(), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    metadata_: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSONDocument, nullable=False)
+    )
+    enabled_events: list[str] = _json(nullable=False)
+    api_version: str | None = Field(default=None, max_length=64)
+    disabled: bool = Field(default=False)
+    secret: str = Field(max_length=128)
+    previous_secret: str | None = Field(default=None, max_length=128)
+    previous_secret_expires_at: datetime | None = _timestamp(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one endpoint, written in the transaction that writes the event. A worker
+    claims a due delivery by moving `next_attempt_at` past its attempt's timeout (a lease), sends
+    it outside any transaction, then records the answer: `succeeded_at` on a 2xx, else the next
+    attempt's time from the retry schedule, or null `next_attempt_at` once the schedule is spent.
+    A process that dies mid-attempt leaves the lease to expire, and another process retries."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "next_attempt_at", "id"),
+        Index("ix_webhook_deliveries_event", "event_id", "endpoint_id", unique=True),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    event_id: str = Field(foreign_key="events.id", max_length=64)
+    endpoint_id: str = Field(foreign_key="webhook_endpoints.id", max_length=64)
+    created: datetime = _timestamp()
+    next_attempt_at: datetime | None = _timestamp(nullable=True)
+    attempts: int = Field(default=0)
+    succeeded_at: datetime | None = _timestamp(nullable=True)
+    last_attempt_at: datetime | None = _timestamp(nullable=True)
+    # The last answer: its HTTP status (null when none came: a timeout, a refused connection),
+    # what went wrong in a few words, and the start of the response body only.
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=255)
+    last_response: str | None = Field(default=None, sa_column=Column(String(), nullable=True))

@@ -21,6 +21,23 @@ class SettingsError(ValueError):
     """A setting in the environment is malformed; the message names the variable."""
 
 
+# Stripe retries live-mode deliveries with exponential backoff for up to 3 days (these add up
+# to 2.9 days), test-mode ones a few times over hours.
+LIVE_RETRY_SECONDS = (
+    60.0,
+    300.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    14400.0,
+    28800.0,
+    43200.0,
+    86400.0,
+    64800.0,
+)
+TEST_RETRY_SECONDS = (60.0, 600.0, 3600.0, 10800.0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Process configuration.
@@ -58,6 +75,12 @@ class Settings:
         graphql_execution: `compiled` (queries run as plans compiled once per document, falling
             back to graphql-core for anything a plan does not cover) or `reference` (graphql-core
             only). Both answer the same; `reference` is the switch to turn the compiler off.
+        webhook_retry_seconds: The delays between a live-mode delivery's failed attempts and
+            the next (WEBHOOK_RETRY_SECONDS, comma-separated): exponential backoff over about 3
+            days by default, as Stripe promises. After the last, a delivery has failed.
+        webhook_test_retry_seconds: The same for test mode (WEBHOOK_TEST_RETRY_SECONDS), a few
+            hours by default; WEBHOOK_RETRY_SECONDS alone sets both.
+        webhook_timeout_seconds: How long one delivery attempt waits for an answer (1 to 60).
     """
 
     database_url: str
@@ -82,6 +105,9 @@ class Settings:
     max_errors: int = 20
     max_body_bytes: int = 1_000_000
     graphql_execution: str = "compiled"
+    webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS
+    webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def development(self) -> bool:
@@ -128,6 +154,8 @@ class Settings:
                 raise SettingsError(
                     f"CORS_ORIGINS must be a comma-separated list of http(s) origins, got {origin!r}"
                 )
+        live_retries = _schedule(env, "WEBHOOK_RETRY_SECONDS")
+        test_retries = _schedule(env, "WEBHOOK_TEST_RETRY_SECONDS")
         return cls(
             database_url=database_url,
             public_base_url=public_base_url,
@@ -163,6 +191,15 @@ class Settings:
             max_errors=_count(env, "MAX_ERRORS", cls.max_errors, 2, 1000),
             max_body_bytes=_count(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 100_000_000),
             graphql_execution=graphql_execution,
+            webhook_retry_seconds=LIVE_RETRY_SECONDS if live_retries is None else live_retries,
+            webhook_test_retry_seconds=next(
+                given
+                for given in (test_retries, live_retries, TEST_RETRY_SECONDS)
+                if given is not None
+            ),
+            webhook_timeout_seconds=_seconds(
+                env, "WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, 1, 60
+            ),
         )
 
 
@@ -203,6 +240,24 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {raw!r}")
     return value
+
+
+def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
+    """Comma-separated delays in seconds (`1,1,1`), each 0 to 7 days, at most 50; `""` for none
+    (no retries). None when the variable is not set."""
+    raw = env.get(name)
+    if raw is None:
+        return None
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        delays = tuple(float(part) for part in parts)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be comma-separated numbers of seconds such as 60,300,1800, got {raw!r}"
+        ) from None
+    if len(delays) > 50 or not all(0 <= delay <= 7 * 86400 for delay in delays):
+        raise SettingsError(f"{name} takes at most 50 delays of 0 to 604800 seconds, got {raw!r}")
+    return delays
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

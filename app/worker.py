@@ -1,15 +1,26 @@
 """The background worker every gateway process runs: it finishes due jobs (processing a
-submission, redacting a session) through `services.jobs`."""
+submission, redacting a session) through `services.jobs`, and delivers webhooks through
+`services.webhooks`: claim due attempts, POST each signed event outside any transaction, record
+the answer. Jobs and deliveries run as two loops, so a slow endpoint never delays a job."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.services import Database, jobs
+import httpx
+import orjson
+
+from app.domain import webhooks as webhook_rules
+from app.rest.objects import event_object
+from app.services import Database, jobs, webhooks
+from app.services.webhooks import Answer, Attempt
+from app.settings import LIVE_RETRY_SECONDS, TEST_RETRY_SECONDS
 from app.verifiers import TestModeSimulator, Verifier
 
 if TYPE_CHECKING:
@@ -29,21 +40,37 @@ class Worker:
         live_verifier: Verifier | None,
         poll_seconds: float,
         retry_seconds: float = 30.0,
+        webhook_timeout_seconds: float = 10.0,
+        webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS,
+        webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS,
     ) -> None:
         self.database = database
+        self.webhook_timeout = webhook_timeout_seconds
+        self.webhook_schedules = {True: webhook_retry_seconds, False: webhook_test_retry_seconds}
         self.retry_after = timedelta(seconds=retry_seconds)
         self.live_verifier = live_verifier
         self.poll_seconds = poll_seconds
         self.simulator = TestModeSimulator()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set: drain due jobs, then wait one poll interval."""
+        """Work until `stop` is set: jobs and webhook deliveries, each drained in turn, then
+        waiting one poll interval."""
+        timeout = httpx.Timeout(self.webhook_timeout)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            await asyncio.gather(
+                self._loop(stop, self.run_one, "background worker"),
+                self._loop(stop, lambda: self.deliver_some(client), "webhook delivery"),
+            )
+
+    async def _loop(
+        self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], name: str
+    ) -> None:
         while not stop.is_set():
             try:
-                while not stop.is_set() and await self.run_one():
+                while not stop.is_set() and await step():
                     pass
             except Exception:
-                logger.exception("background worker failed; retrying after the poll interval")
+                logger.exception("%s failed; retrying after the poll interval", name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
 
@@ -66,6 +93,55 @@ class Worker:
             self.database, verifier_for=self._verifier, retry_after=self.retry_after
         )
 
+    async def deliver_some(self, client: httpx.AsyncClient) -> bool:
+        """Send the due webhook attempts this process claims (a few at once); False when none
+        was due."""
+        attempts = await webhooks.claim_due(
+            self.database, timeout_seconds=self.webhook_timeout, limit=DELIVERY_BATCH
+        )
+        if not attempts:
+            return False
+        pending = await webhooks.pending_counts(
+            self.database, event_ids=[attempt.event.id for attempt in attempts]
+        )
+        await asyncio.gather(
+            *(
+                self._deliver(client, attempt, pending.get(attempt.event.id, 0))
+                for attempt in attempts
+            )
+        )
+        return True
+
+    async def _deliver(self, client: httpx.AsyncClient, attempt: Attempt, pending: int) -> None:
+        body = orjson.dumps(
+            event_object(attempt.event, pending_webhooks=pending, api_version=attempt.api_version)
+        )
+        signature = webhook_rules.signature_header(
+            body, secrets=attempt.secrets, timestamp=int(time.time())
+        )
+        answer = await _post(client, attempt.url, body, signature, self.webhook_timeout)
+        recorded = await webhooks.record(
+            self.database,
+            attempt=attempt,
+            answer=answer,
+            schedule=self.webhook_schedules[attempt.livemode],
+        )
+        # The endpoint's id, never its URL (which may hold a token) or the signature.
+        logger.info(
+            "webhook %s to %s, attempt %d: %s",
+            attempt.event.id,
+            attempt.endpoint_id,
+            attempt.attempt,
+            answer.status if answer.status is not None else answer.error,
+        )
+        if not recorded:
+            logger.warning(
+                "webhook %s to %s: attempt %d outlived its lease; its answer was not recorded",
+                attempt.event.id,
+                attempt.endpoint_id,
+                attempt.attempt,
+            )
+
     def _verifier(self, session: VerificationSession) -> Verifier:
         if not session.livemode:
             return self.simulator
@@ -73,3 +149,34 @@ class Worker:
             # Submissions are refused without one, so this is a configuration change mid-flight.
             raise RuntimeError("a live session is processing but no VERIFIER is configured")
         return self.live_verifier
+
+
+# How many due deliveries one process claims and sends at once.
+DELIVERY_BATCH = 10
+# How much of an endpoint's answer is read (what is kept is shorter still).
+_RESPONSE_READ_BYTES = 4096
+_HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "identity-gateway/1"}
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, body: bytes, signature: str, timeout: float
+) -> Answer:
+    """POST one delivery; the answer's status and the start of its body, or what went wrong.
+    `timeout` bounds the whole attempt, however slowly the endpoint answers."""
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            client.stream(
+                "POST", url, content=body, headers={**_HEADERS, "Stripe-Signature": signature}
+            ) as response,
+        ):
+            read = b""
+            async for chunk in response.aiter_bytes():
+                read += chunk
+                if len(read) >= _RESPONSE_READ_BYTES:
+                    break
+            return Answer(status=response.status_code, body=read.decode(errors="replace"))
+    except (TimeoutError, httpx.TimeoutException):
+        return Answer(status=None, error=f"no answer within {timeout:g} s")
+    except httpx.HTTPError as error:
+        return Answer(status=None, error=f"request failed ({type(error).__name__})")

@@ -241,6 +241,10 @@ def server(database: Database) -> Iterator[Server]:
         # Tests fire requests as fast as they can; only tests/api/test_rate_limits.py limits them.
         rate_limit_live_per_second=0,
         rate_limit_test_per_second=0,
+        # Webhook retries a second apart, and a short timeout, so tests see them happen.
+        webhook_retry_seconds=(1.0, 1.0, 1.0),
+        webhook_test_retry_seconds=(1.0, 1.0, 1.0),
+        webhook_timeout_seconds=2.0,
     )
     with running_server(settings) as started:
         yield started

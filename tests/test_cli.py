@@ -662,3 +662,33 @@ def test_serve_answers_graphiql_to_a_browser(cli: Cli) -> None:
     # then
     assert response.status_code == 200
     assert "GraphiQL" in response.text
+
+
+def test_webhooks_roll_secret_prints_the_new_secret_and_keeps_the_old_one_for_a_while(
+    cli: Cli, sqlite_url: str
+) -> None:
+    # given: an endpoint of the default account, made over the REST API
+    key = cli.last_line("keys", "create", "--mode", "test")
+    with serving(cli) as served:
+        made = httpx.post(
+            served.base_url + "/v1/webhook_endpoints",
+            data={"url": "https://example.com/hooks", "enabled_events[]": "*"},
+            auth=(key, ""),
+        ).json()
+    # when
+    rolled = cli.run("webhooks", "roll-secret", made["id"], "--mode", "test", "--expire-in", "60")
+    missing = cli.run("webhooks", "roll-secret", "we_nope", "--mode", "test")
+    too_long = cli.run(
+        "webhooks", "roll-secret", made["id"], "--mode", "test", "--expire-in", "90000"
+    )
+    # then
+    assert rolled.returncode == 0, rolled.stderr
+    secret = rolled.stdout.splitlines()[-1]
+    assert secret.startswith("whsec_") and secret != made["secret"]
+    assert secret not in rolled.stderr
+    rows = Database(sqlite_url).execute(
+        "SELECT secret, previous_secret, previous_secret_expires_at FROM webhook_endpoints"
+    )
+    assert rows[0][0] == secret and rows[0][1] == made["secret"] and rows[0][2] is not None
+    assert missing.returncode == 2 and "No such webhook endpoint: 'we_nope'" in missing.stderr
+    assert too_long.returncode == 2 and "0 to 86400 seconds" in too_long.stderr

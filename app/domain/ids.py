@@ -14,6 +14,7 @@ FLOW = "vf"
 ACCOUNT = "acct"
 REPORT = "vr"
 EVENT = "evt"
+WEBHOOK_ENDPOINT = "we"
 
 _ID_PATTERN = re.compile(r"^([a-z]+)_([0-9A-Za-z]{24})$")
 

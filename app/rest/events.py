@@ -13,11 +13,11 @@ from app.rest import lists, params
 from app.rest.errors import no_such
 from app.rest.http import Call, Rest
 from app.rest.objects import event_object
-from app.services import events
+from app.services import events, webhooks
 from app.services.events import EventFilter
 
 PATH = "/v1/events"
-_LIST = (*lists.LIST_PARAMS, "created", "type", "types")
+_LIST = (*lists.LIST_PARAMS, "created", "delivery_success", "type", "types")
 
 
 def routes(rest: Rest) -> list[Route]:
@@ -28,7 +28,8 @@ def routes(rest: Rest) -> list[Route]:
         found = await events.get_many(rest.database, scope=call.reader, event_ids=[event_id])
         if event_id not in found:
             raise no_such("event", event_id)
-        return event_object(found[event_id])
+        pending = await webhooks.pending_counts(rest.database, event_ids=[event_id])
+        return event_object(found[event_id], pending_webhooks=pending.get(event_id, 0))
 
     async def list_events(request: Request, call: Call) -> dict[str, Any]:
         given = call.params
@@ -45,13 +46,19 @@ def routes(rest: Rest) -> list[Route]:
         found = await events.list_page(
             rest.database,
             scope=scope,
-            filter=EventFilter(types=_types(given), **params.created_range(given)),
+            filter=EventFilter(
+                types=_types(given),
+                delivery_success=params.boolean(given, "delivery_success"),
+                **params.created_range(given),
+            ),
             page=await wanted.page(cursor_of, decode=decode_sequence_cursor),
             far_side=False,
         )
-        return lists.list_object(
-            PATH, [event_object(row) for row in found.rows], wanted.has_more(found)
+        pending = await webhooks.pending_counts(
+            rest.database, event_ids=[row.id for row in found.rows]
         )
+        data = [event_object(row, pending_webhooks=pending.get(row.id, 0)) for row in found.rows]
+        return lists.list_object(PATH, data, wanted.has_more(found))
 
     return [
         Route(PATH, rest.route(list_events), methods=["GET"]),

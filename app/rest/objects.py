@@ -97,16 +97,41 @@ def report_object(row: Any, *, expand: frozenset[str] | set[str]) -> dict[str, A
     }
 
 
-def event_object(row: Any) -> dict[str, Any]:
-    """An Event as Stripe answers it. No webhook endpoints exist yet, so none is pending."""
+def event_object(
+    row: Any, *, pending_webhooks: int, api_version: str | None = None
+) -> dict[str, Any]:
+    """An Event as Stripe answers it, and as a webhook delivers it: `pending_webhooks` is how
+    many endpoints have not yet answered its delivery with a 2xx; `api_version` is the
+    endpoint's, for a delivery (None otherwise: this gateway has one version of each object)."""
     return {
         "id": row.id,
         "object": "event",
-        "api_version": None,
+        "api_version": api_version,
         "created": unix(row.created),
         "data": row.data,
         "livemode": row.livemode,
-        "pending_webhooks": 0,
+        "pending_webhooks": pending_webhooks,
         "request": {"id": row.request_id, "idempotency_key": row.idempotency_key},
         "type": row.type,
     }
+
+
+def webhook_endpoint_object(row: Any, *, with_secret: bool) -> dict[str, Any]:
+    """A WebhookEndpoint as Stripe answers it; `secret` only when it was just issued (on
+    create, or on a roll)."""
+    found: dict[str, Any] = {
+        "id": row.id,
+        "object": "webhook_endpoint",
+        "api_version": row.api_version,
+        "application": None,
+        "created": unix(row.created),
+        "description": row.description,
+        "enabled_events": row.enabled_events,
+        "livemode": row.livemode,
+        "metadata": row.metadata_,
+        "status": "disabled" if row.disabled else "enabled",
+        "url": row.url,
+    }
+    if with_secret:
+        found["secret"] = row.secret
+    return found

@@ -116,14 +116,13 @@ def string(params: Mapping[str, Any], name: str, *, prefix: str = "") -> str | N
     return value
 
 
-def boolean(params: Mapping[str, Any], name: str, *, prefix: str) -> bool | None:
+def boolean(params: Mapping[str, Any], name: str, *, prefix: str = "") -> bool | None:
     value = params.get(name)
     if value is None:
         return None
     if value not in ("true", "false"):
-        raise invalid(
-            f"{prefix}[{name}]", f"Invalid boolean: {str(value)[:100]!r} (true or false)."
-        )
+        full = f"{prefix}[{name}]" if prefix else name
+        raise invalid(full, f"Invalid boolean: {str(value)[:100]!r} (true or false).")
     return bool(value == "true")
 
 

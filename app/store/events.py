@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, update
+from sqlalchemy import Boolean, ColumnElement, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -22,7 +22,7 @@ from app.domain.lifecycle import EventType
 from app.models import Event, VerificationSession, utcnow
 from app.origin import api_request
 from app.pagination import PageRequest
-from app.store import keyset, reads
+from app.store import keyset, reads, webhooks
 from app.store.keyset import Page
 
 
@@ -34,6 +34,9 @@ class EventFilter:
     created_gte: datetime | None = None
     created_lt: datetime | None = None
     created_lte: datetime | None = None
+    # Stripe's `delivery_success`: only events every endpoint answered with a 2xx (True), or
+    # only those with a delivery pending or failed (False).
+    delivery_success: bool | None = None
 
 
 def snapshot_of(session: VerificationSession) -> dict[str, Any]:
@@ -77,6 +80,8 @@ async def record_event(
     )
     db.add(event)
     await db.flush()
+    # In the event's own transaction: an event is never committed without its deliveries.
+    await webhooks.enqueue_deliveries(db, event=event)
     return event
 
 
@@ -136,7 +141,10 @@ async def redact_events(db: AsyncSession, *, session_id: str) -> None:
 def _filter_values(filter: EventFilter) -> dict[str, Any]:
     """The filter's values by bind-parameter name; `types` as `type_0`, `type_1`, …, so that
     the names (the statement's shape) say how many there are."""
-    given: dict[str, Any] = {"session_id": filter.session_id}
+    given: dict[str, Any] = {
+        "session_id": filter.session_id,
+        "delivery_success": filter.delivery_success,
+    }
     given.update(reads.one_of_values("type", list(dict.fromkeys(filter.types or ()))))
     given.update(reads.given(filter, ()))
     return {name: value for name, value in given.items() if value is not None}
@@ -149,5 +157,8 @@ def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
         conditions.append(reads.one_of(Event.type, "type", types))
     if "session_id" in names:
         conditions.append(col(Event.session_id) == bindparam("session_id"))
+    if "delivery_success" in names:
+        # "Some delivery is pending" is the opposite of the wanted `delivery_success`.
+        conditions.append(webhooks.has_pending() != bindparam("delivery_success", type_=Boolean()))
     conditions += keyset.created_range(col(Event.created), names)
     return conditions

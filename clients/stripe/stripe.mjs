@@ -1,8 +1,10 @@
 // Stripe's Node SDK against a live gateway's REST surface: create, retrieve, update, list with
-// auto-pagination, cancel, an error as the SDK's own class, reports and events. It asserts what
-// it sees and exits non-zero on any mismatch. GATEWAY_URL (the /graphql endpoint) and
+// auto-pagination, cancel, an error as the SDK's own class, reports and events, and a webhook
+// endpoint whose every delivery (to a receiver this script runs) passes the SDK's
+// `webhooks.constructEvent`. It asserts what it sees and exits non-zero on any mismatch. GATEWAY_URL (the /graphql endpoint) and
 // GATEWAY_KEY (a test-mode secret key) come from the environment.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import Stripe from "stripe";
 
 const base = new URL(process.env.GATEWAY_URL);
@@ -14,7 +16,24 @@ const stripe = new Stripe(process.env.GATEWAY_KEY, {
 });
 const sessions = stripe.identity.verificationSessions;
 
+// A webhook receiver on loopback: each delivery's raw body and signature.
+const deliveries = [];
+const receiver = createServer((request, response) => {
+  const chunks = [];
+  request.on("data", (chunk) => chunks.push(chunk));
+  request.on("end", () => {
+    deliveries.push({ body: Buffer.concat(chunks), signature: request.headers["stripe-signature"] });
+    response.end("ok");
+  });
+});
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+
 try {
+  const hook = await stripe.webhookEndpoints.create({
+    url: `http://127.0.0.1:${receiver.address().port}/hooks`,
+    enabled_events: ["*"],
+  });
+  assert.match(hook.secret, /^whsec_/);
   const made = [];
   for (let n = 0; n < 5; n++) {
     made.push(
@@ -57,8 +76,26 @@ try {
   assert.equal(types.filter((type) => type.endsWith(".created")).length, 5);
   assert.equal(types[0], "identity.verification_session.canceled");
 
-  console.log(`node sdk: ${seen.length} sessions listed, ${events.data.length} events`);
+  const deadline = Date.now() + 20_000;
+  while (deliveries.length < events.data.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const delivered = deliveries.map(({ body, signature }) =>
+    stripe.webhooks.constructEvent(body, signature, hook.secret),
+  );
+  assert.deepEqual(
+    delivered.map((event) => event.id).sort(),
+    events.data.map((event) => event.id).sort(),
+  );
+  assert.equal((await stripe.webhookEndpoints.del(hook.id)).deleted, true);
+
+  console.log(
+    `node sdk: ${seen.length} sessions listed, ${events.data.length} events, ` +
+      `${delivered.length} webhooks verified`,
+  );
 } catch (error) {
   console.error(error.stack ?? String(error));
   process.exit(1);
+} finally {
+  receiver.close();
 }

@@ -1,5 +1,6 @@
 """Stripe's Node SDK (`stripe` on npm) against a live gateway: clients/stripe/stripe.mjs drives
-the REST surface and asserts what it sees itself, exiting non-zero on any mismatch."""
+the REST surface, and verifies webhook deliveries to a receiver it runs with the SDK's own
+`webhooks.constructEvent`, asserting what it sees itself and exiting non-zero on any mismatch."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def test_the_node_sdk_runs_against_the_gateway(api: Api) -> None:
     # when
     result = run_node(SCRIPT, url=api.server.base_url, key=api.key)
     # then
-    assert "node sdk: 5 sessions listed, 6 events" in result.stdout
+    assert "node sdk: 5 sessions listed, 6 events, 6 webhooks verified" in result.stdout
     nodes = api.gql(SESSIONS)["verificationSessions"]["nodes"]
     assert [node["clientReferenceId"] for node in nodes] == [f"node_{n}" for n in range(4, -1, -1)]
     assert nodes[-1] == {
