@@ -135,6 +135,8 @@ class VerificationSession(SQLModel, table=True):
     verification_flow: str | None = Field(default=None, max_length=64)
     client_reference_id: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
     related_customer: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+    # Stripe's `{"account": "acct_…", "person": "person_…"}`, or null.
+    related_person: dict[str, str] | None = _json()
     return_url: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
     metadata_: dict[str, str] = Field(
         default_factory=dict, sa_column=Column("metadata", JSONDocument, nullable=False)
@@ -181,6 +183,8 @@ class VerificationReport(SQLModel, table=True):
     created: datetime = _timestamp()
     session_id: str = Field(foreign_key="verification_sessions.id", max_length=64)
     type: str = Field(max_length=32)
+    # The session's verification flow (`vf_…`), copied as its type and options are.
+    verification_flow: str | None = Field(default=None, max_length=64)
     client_reference_id: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
     options: dict[str, Any] = _json(nullable=False)
     document: dict[str, Any] | None = _json()

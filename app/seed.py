@@ -332,6 +332,7 @@ class _Maker:
             "related_customer": session_rules.check_customer(f"cus_{ids.random_base62(14)}")
             if rng.random() < 0.3
             else None,
+            "related_person": None,
             "return_url": _RETURN_URL if rng.random() < 0.5 else None,
             "metadata": self._metadata(),
             "options": options,
@@ -392,6 +393,7 @@ class _Maker:
             "created": at,
             "session_id": row["id"],
             "type": row["type"],
+            "verification_flow": row["verification_flow"],
             "client_reference_id": row["client_reference_id"],
             "options": row["options"],
             **{check: results.get(check) for check in CHECKS},
@@ -503,4 +505,5 @@ def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
         redaction_status=row["redaction_status"],
         related_customer=row["related_customer"],
         verification_flow=row["verification_flow"],
+        related_person=row["related_person"],
     )

@@ -27,6 +27,7 @@ SNAPSHOT_FIELDS = (
     "provided_details",
     "redaction",
     "related_customer",
+    "related_person",
     "status",
     "type",
     "verification_flow",
@@ -48,8 +49,10 @@ def snapshot(
     provided_details: Mapping[str, Any] | None,
     redaction_status: str | None,
     related_customer: str | None,
+    related_person: Mapping[str, str] | None,
     verification_flow: str | None,
 ) -> dict[str, Any]:
+    """The session as an event's `data.object` carries it."""
     return {
         "id": id,
         "object": "identity.verification_session",
@@ -63,6 +66,7 @@ def snapshot(
         "provided_details": dict(provided_details) if provided_details is not None else None,
         "redaction": {"status": redaction_status} if redaction_status is not None else None,
         "related_customer": related_customer,
+        "related_person": dict(related_person) if related_person is not None else None,
         "status": status,
         "type": type,
         "verification_flow": verification_flow,

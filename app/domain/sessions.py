@@ -61,6 +61,13 @@ class Sex(StrEnum):
     REDACTED = "[redacted]"
 
 
+class MatchingPolicy(StrEnum):
+    """How strictly the document's name or date of birth must match (Stripe's `options.matching`)."""
+
+    NONE = "none"
+    SIMILAR = "similar"
+
+
 class LastErrorCode(StrEnum):
     ABANDONED = "abandoned"
     CONSENT_DECLINED = "consent_declined"
@@ -85,12 +92,18 @@ class LastErrorCode(StrEnum):
 
 INPUT_TYPES: Final = (SessionType.DOCUMENT, SessionType.ID_NUMBER)
 DOCUMENT_FLAGS: Final = ("require_id_number", "require_live_capture", "require_matching_selfie")
+# Options only a verification flow sets; a caller's create or update cannot (as on Stripe).
+FLOW_ONLY_OPTIONS: Final = ("email", "id_number", "matching", "phone")
+MATCHING_FIELDS: Final = ("dob", "name")
 
 # Deliberately loose: the shape a person would recognise, not RFC 5322 in full.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 # E.164: a plus, a country code that does not start with 0, 7 to 15 digits in all.
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _CUSTOMER = re.compile(r"^cus_[0-9A-Za-z]+$")
+# `related_person`'s ids (Stripe Connect's): the prefix, then letters and digits.
+_RELATED_PERSON = {"account": ("acct_", "an account id"), "person": ("person_", "a person id")}
+_ID_BODY = re.compile(r"^[0-9A-Za-z]+$")
 
 
 class _Keep:
@@ -114,6 +127,7 @@ class SessionCreate:
     options: Mapping[str, Any] | None = None
     provided_details: Mapping[str, Any] | None = None
     related_customer: str | None = None
+    related_person: Mapping[str, Any] | None = None
     return_url: str | None = None
 
 
@@ -161,6 +175,7 @@ def check_create(params: SessionCreate) -> dict[str, Any]:
         params.client_reference_id, field=["client_reference_id"]
     )
     values["related_customer"] = check_customer(params.related_customer)
+    values["related_person"] = check_related_person(params.related_person)
     values["return_url"] = check_return_url(params.return_url)
     values["metadata"] = metadata_rules.merge({}, params.metadata or {})
     values["options"] = check_options(params.options or {})
@@ -264,6 +279,48 @@ def check_customer(value: str | None) -> str | None:
     return value
 
 
+def check_related_person(value: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Stripe's `related_person`: both `account` (`acct_…`) and `person` (`person_…`), or none.
+    Whether the person belongs to the account is not checked: there is no Connect store.
+
+    Raises:
+        MissingParameter: `account` or `person` is missing.
+        InvalidParameter: an unknown key, or an id of the wrong shape.
+    """
+    if value is None:
+        return None
+    for key in value:
+        if key not in _RELATED_PERSON:
+            raise InvalidParameter(
+                f"Unknown field {key!r}; related_person holds account and person.",
+                field=["related_person", key],
+            )
+    result: dict[str, str] = {}
+    for key, (prefix, kind) in _RELATED_PERSON.items():
+        path = ["related_person", key]
+        item = value.get(key)
+        if item is None:
+            raise MissingParameter(
+                f"Missing required param: related_person.{key}. related_person needs both "
+                "account and person.",
+                field=path,
+            )
+        if isinstance(item, str):
+            check_string(item, field=path)
+        if not (
+            isinstance(item, str)
+            and item.startswith(prefix)
+            and _ID_BODY.match(item.removeprefix(prefix))
+        ):
+            raise InvalidParameter(
+                f"related_person.{key} must be {kind}: {prefix} then letters and digits, such "
+                f"as {prefix}123; got {str(item)[:100]!r}.",
+                field=path,
+            )
+        result[key] = item
+    return result
+
+
 def check_return_url(value: str | None) -> str | None:
     check_string(value, field=["return_url"])
     if value is None:
@@ -283,27 +340,66 @@ def check_return_url(value: str | None) -> str | None:
 
 
 def check_options(options: Mapping[str, Any], *, allow_output_only: bool = False) -> dict[str, Any]:
-    """Normalise `options`; `email` and `phone` are accepted only from verification flows.
+    """Normalise `options`; those in FLOW_ONLY_OPTIONS (`email`, `id_number`, `matching`,
+    `phone`) are accepted only from verification flows, as Stripe sets them only from one.
 
     The result keeps only what was given, in Stripe's shape:
-    `{"document": {"allowed_types": [...], "require_id_number": bool, ...}, "email": {...}}`.
+    `{"document": {"allowed_types": [...], "require_id_number": bool, ...}, "email": {...},
+    "matching": {"dob": "similar", "name": "none"}, "id_number": {}}`.
     """
-    allowed = {"document"} | ({"email", "phone"} if allow_output_only else set())
+    allowed = {"document", *(FLOW_ONLY_OPTIONS if allow_output_only else ())}
     result: dict[str, Any] = {}
     for name, value in options.items():
+        path = ["options", name]
+        if name in FLOW_ONLY_OPTIONS and not allow_output_only:
+            raise InvalidParameter(
+                f"options.{name} is set only by a verification flow; a session's own options "
+                "may hold: document.",
+                field=path,
+            )
         if name not in allowed:
             raise InvalidParameter(
                 f"Unknown option {name!r}; options may hold: {', '.join(sorted(allowed))}.",
-                field=["options", name],
+                field=path,
             )
         if value is None:
             continue
         if not isinstance(value, Mapping):
-            raise InvalidParameter(f"options.{name} must be an object.", field=["options", name])
+            raise InvalidParameter(f"options.{name} must be an object.", field=path)
         if name == "document":
             result["document"] = _check_document_options(value)
+        elif name == "matching":
+            result["matching"] = _check_matching(value)
+        elif name == "id_number":
+            if value:
+                raise InvalidParameter(
+                    "options.id_number takes no settings: give it as an empty object.",
+                    field=[*path, next(iter(value))],
+                )
+            result["id_number"] = {}
         else:
-            result[name] = _check_flags(value, ("require_verification",), field=["options", name])
+            result[name] = _check_flags(value, ("require_verification",), field=path)
+    return result
+
+
+def _check_matching(matching: Mapping[str, Any]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    policies = [member.value for member in MatchingPolicy]
+    for key, value in matching.items():
+        path = ["options", "matching", key]
+        if key not in MATCHING_FIELDS:
+            raise InvalidParameter(
+                f"Unknown option {key!r}; options.matching may hold: {', '.join(MATCHING_FIELDS)}.",
+                field=path,
+            )
+        if value is None:
+            continue
+        if value not in policies:
+            raise InvalidParameter(
+                f"options.matching.{key} must be none or similar, got {str(value)[:100]!r}.",
+                field=path,
+            )
+        result[key] = value
     return result
 
 

@@ -220,6 +220,11 @@ def _check_data(
             "number": "D1234567",
             "expiration_date": _calendar_date(_years_from(today, 5)),
             "issued_date": _calendar_date(_years_from(today, -5)),
+            # No images are collected here, so there are no File ids to list.
+            "files": None,
+            "sex": person.get("sex"),
+            "unparsed_place_of_birth": person.get("unparsed_place_of_birth"),
+            "unparsed_sex": person.get("unparsed_sex"),
         }
     if check == "id_number":
         return {

@@ -49,6 +49,7 @@ def session_object(
         "provided_details": row.provided_details if "provided_details" in expand else None,
         "redaction": {"status": row.redaction_status} if row.redaction_status else None,
         "related_customer": row.related_customer,
+        "related_person": row.related_person,
         "status": row.status,
         "type": row.type,
         "url": (
@@ -61,11 +62,21 @@ def session_object(
     }
 
 
-# What Stripe hides in a report until it is expanded.
+# What Stripe hides in a report until it is expanded (`sex`, `unparsed_place_of_birth` and
+# `unparsed_sex` since API version 2025-05-28).
 _REPORT_HIDDEN = {
-    "document": ("dob", "expiration_date", "number"),
+    "document": (
+        "dob",
+        "expiration_date",
+        "number",
+        "sex",
+        "unparsed_place_of_birth",
+        "unparsed_sex",
+    ),
     "id_number": ("dob", "id_number"),
 }
+# Attributes of a check that reports written before them do not store; they read as null.
+_REPORT_ADDED = {"document": ("files",)}
 REPORT_EXPANDABLE = frozenset(
     f"{check}.{part}" for check, parts in _REPORT_HIDDEN.items() for part in parts
 )
@@ -73,16 +84,19 @@ REPORT_EXPANDABLE = frozenset(
 
 def report_object(row: Any, *, expand: frozenset[str] | set[str]) -> dict[str, Any]:
     """A VerificationReport as Stripe answers it: each check as stored, its sensitive parts
-    (`document.dob`, `document.expiration_date`, `document.number`, `id_number.dob`,
+    (`document.dob`, `document.expiration_date`, `document.number`, `document.sex`,
+    `document.unparsed_place_of_birth`, `document.unparsed_sex`, `id_number.dob`,
     `id_number.id_number`) null unless expanded."""
     checks: dict[str, Any] = {}
     for check in ("document", "email", "id_number", "phone", "selfie"):
         value = getattr(row, check)
         if value is not None and check in _REPORT_HIDDEN:
             value = dict(value)
+            for part in _REPORT_ADDED.get(check, ()):
+                value.setdefault(part, None)
             for part in _REPORT_HIDDEN[check]:
-                if f"{check}.{part}" not in expand:
-                    value[part] = None
+                shown = f"{check}.{part}" in expand
+                value[part] = value.get(part) if shown else None
         checks[check] = value
     return {
         "id": row.id,
@@ -92,6 +106,7 @@ def report_object(row: Any, *, expand: frozenset[str] | set[str]) -> dict[str, A
         "livemode": row.livemode,
         "options": row.options,
         "type": row.type,
+        "verification_flow": row.verification_flow,
         "verification_session": row.session_id,
         **checks,
     }

@@ -27,6 +27,7 @@ _CREATE = (
     "options",
     "provided_details",
     "related_customer",
+    "related_person",
     "return_url",
     "expand",
 )
@@ -79,6 +80,7 @@ def routes(rest: Rest) -> list[Route]:
                 options=_options(given),
                 provided_details=_provided_details(given),
                 related_customer=params.string(given, "related_customer"),
+                related_person=_related_person(given),
                 return_url=params.string(given, "return_url"),
             ),
         )
@@ -230,6 +232,18 @@ def _options(given: dict[str, Any]) -> dict[str, Any] | None:
         if flag is not None:
             value[name] = flag
     return {"document": value}
+
+
+def _related_person(given: dict[str, Any]) -> dict[str, Any] | None:
+    person = params.mapping(given, "related_person")
+    if person is None:
+        return None
+    params.check_known(person, ("account", "person"), prefix="related_person")
+    return {
+        name: params.string(person, name, prefix="related_person")
+        for name in ("account", "person")
+        if name in person
+    }
 
 
 def _provided_details(given: dict[str, Any]) -> dict[str, Any] | None:

@@ -75,6 +75,11 @@ strawberry.enum(
     name="Sex",
     description="Sex as read from the document; REDACTED once the session is redacted.",
 )
+strawberry.enum(
+    sessions.MatchingPolicy,
+    name="MatchingPolicy",
+    description="How strictly the name or date of birth read from the document must match (Stripe's `options.matching`).",
+)
 
 describe_values(
     sessions.Status,
@@ -150,6 +155,14 @@ describe_values(
     },
 )
 
+describe_values(
+    sessions.MatchingPolicy,
+    {
+        sessions.MatchingPolicy.NONE: "No matching is required.",
+        sessions.MatchingPolicy.SIMILAR: "The values must be similar, not necessarily identical.",
+    },
+)
+
 VerificationSessionStatus: TypeAlias = sessions.Status
 VerificationSessionType: TypeAlias = sessions.SessionType
 VerificationSessionErrorCode: TypeAlias = sessions.LastErrorCode
@@ -157,3 +170,4 @@ DocumentType: TypeAlias = sessions.DocumentType
 RedactionStatus: TypeAlias = sessions.RedactionStatus
 IdNumberType: TypeAlias = sessions.IdNumberType
 Sex: TypeAlias = sessions.Sex
+MatchingPolicy: TypeAlias = sessions.MatchingPolicy

@@ -59,6 +59,18 @@ class VerificationSessionProvidedDetailsInput:
     )
 
 
+@strawberry.input(
+    description="The Connect person a session verifies: both ids, or omit the whole input."
+)
+class VerificationSessionRelatedPersonInput:
+    account: str = strawberry.field(
+        description="The connected account: `acct_` then letters and digits, such as `acct_123`; at most 5000 characters."
+    )
+    person: str = strawberry.field(
+        description="The person: `person_` then letters and digits, such as `person_123`; at most 5000 characters. Not checked against `account` (the gateway keeps no Connect data)."
+    )
+
+
 @strawberry.input(description="Create a verification session.")
 class CreateVerificationSessionInput:
     type: VerificationSessionType | None = strawberry.field(
@@ -85,6 +97,10 @@ class CreateVerificationSessionInput:
     )
     related_customer: str | None = strawberry.field(
         default=None, description="A customer id such as `cus_123`, at most 5000 characters."
+    )
+    related_person: VerificationSessionRelatedPersonInput | None = strawberry.field(
+        default=None,
+        description="The Connect person (`person_…`) and account (`acct_…`) this session verifies; set on create only.",
     )
     return_url: str | None = strawberry.field(
         default=None,
@@ -160,6 +176,14 @@ def options_value(options: VerificationSessionOptionsInput | None) -> Any:
         "require_matching_selfie": document.require_matching_selfie,
     }
     return {"document": {key: value for key, value in values.items() if _sent(value)}}
+
+
+def related_person_value(
+    person: VerificationSessionRelatedPersonInput | None,
+) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {"account": person.account, "person": person.person}
 
 
 def provided_details_value(details: VerificationSessionProvidedDetailsInput | None) -> Any:

@@ -23,6 +23,7 @@ from app.schema.inputs import (
     keep_unset,
     options_value,
     provided_details_value,
+    related_person_value,
     verified_outputs_value,
 )
 from app.schema.types import VerificationSession
@@ -120,6 +121,7 @@ class Mutation:
             options=options_value(input.options),
             provided_details=provided_details_value(input.provided_details),
             related_customer=input.related_customer,
+            related_person=related_person_value(input.related_person),
             return_url=input.return_url,
         )
         return await _run(

@@ -14,6 +14,7 @@ from app.schema.context import Context
 from app.schema.enums import (
     DocumentType,
     IdNumberType,
+    Sex,
     VerificationSessionErrorCode,
     VerificationSessionType,
     describe_values,
@@ -85,6 +86,18 @@ class VerificationReportDocument:
     issued_date: VerificationReportDate | None = strawberry.field(
         description="When the document was issued."
     )
+    files: list[str] | None = strawberry.field(
+        description="Ids of the files holding the document's images; null when no image was kept (the gateway keeps none)."
+    )
+    sex: Sex | None = strawberry.field(
+        description="Sex on the document: FEMALE, MALE or UNKNOWN, REDACTED once redacted; null when the document has none."
+    )
+    unparsed_place_of_birth: str | None = strawberry.field(
+        description="Place of birth as printed on the document, at most 5000 characters; null when it has none."
+    )
+    unparsed_sex: str | None = strawberry.field(
+        description="Sex as printed on the document, at most 5000 characters; null when it has none."
+    )
 
 
 @strawberry.type(description="The ID number check and the data it read.")
@@ -146,6 +159,9 @@ class VerificationReport(Node):
     client_reference_id: str | None = strawberry.field(
         description="The session's client reference id."
     )
+    verification_flow: str | None = strawberry.field(
+        description="The verification flow (`vf_…`) the session was made from; null when none."
+    )
     options: VerificationSessionOptions = strawberry.field(
         description="The options the checks ran with."
     )
@@ -173,6 +189,7 @@ class VerificationReport(Node):
             livemode=row.livemode,
             type=sessions.SessionType(row.type),
             client_reference_id=row.client_reference_id,
+            verification_flow=row.verification_flow,
             options=options_from_stored(row.options),
             document=_document(row.document),
             id_number=_id_number(row.id_number),
@@ -226,6 +243,10 @@ def _document(value: dict[str, Any] | None) -> VerificationReportDocument | None
         number=value.get("number"),
         expiration_date=_date(value.get("expiration_date")),
         issued_date=_date(value.get("issued_date")),
+        files=value.get("files"),
+        sex=sessions.Sex(value["sex"]) if value.get("sex") else None,
+        unparsed_place_of_birth=value.get("unparsed_place_of_birth"),
+        unparsed_sex=value.get("unparsed_sex"),
     )
 
 

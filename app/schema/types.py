@@ -15,6 +15,7 @@ from app.schema.context import Context
 from app.schema.enums import (
     DocumentType,
     IdNumberType,
+    MatchingPolicy,
     RedactionStatus,
     Sex,
     VerificationSessionErrorCode,
@@ -69,6 +70,30 @@ class VerificationSessionContactOptions:
     )
 
 
+@strawberry.type(
+    description="How strictly the document's data must match (set by a verification flow)."
+)
+class VerificationSessionMatchingOptions:
+    dob: MatchingPolicy | None = strawberry.field(
+        description="The date-of-birth matching policy, NONE or SIMILAR; null when not set."
+    )
+    name: MatchingPolicy | None = strawberry.field(
+        description="The name matching policy, NONE or SIMILAR; null when not set."
+    )
+
+
+@strawberry.type(
+    description=(
+        "Options for the ID number check (set by a verification flow). Stripe's object has no "
+        "settings yet; its presence is what it says."
+    )
+)
+class VerificationSessionIdNumberOptions:
+    requested: bool = strawberry.field(
+        description="Always true: the options name the ID number check."
+    )
+
+
 @strawberry.type(description="A set of options for the session's verification checks.")
 class VerificationSessionOptions:
     document: VerificationSessionDocumentOptions | None = strawberry.field(
@@ -77,9 +102,23 @@ class VerificationSessionOptions:
     email: VerificationSessionContactOptions | None = strawberry.field(
         description="Email check options; output only, set by a verification flow."
     )
+    id_number: VerificationSessionIdNumberOptions | None = strawberry.field(
+        description="ID number check options; output only, set by a verification flow; null when it sets none."
+    )
+    matching: VerificationSessionMatchingOptions | None = strawberry.field(
+        description="Matching policies; output only, set by a verification flow; null when it sets none."
+    )
     phone: VerificationSessionContactOptions | None = strawberry.field(
         description="Phone check options; output only, set by a verification flow."
     )
+
+
+@strawberry.type(
+    description="The Connect person a session verifies, and the account it belongs to."
+)
+class VerificationSessionRelatedPerson:
+    account: str = strawberry.field(description="The connected account (`acct_…`).")
+    person: str = strawberry.field(description="The person (`person_…`) of that account.")
 
 
 @strawberry.type(description="Details about the user being verified; may be shown to the user.")
@@ -194,6 +233,16 @@ class VerificationSession(Node):
     )
     def related_customer(self) -> str | None:
         return self.row.related_customer  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        permission_classes=[NotWithClientSecret],
+        description="The Connect person (`person_…`) and account (`acct_…`) this session verifies; null when not given.",
+    )
+    def related_person(self) -> VerificationSessionRelatedPerson | None:
+        value = self.row.related_person
+        if value is None:
+            return None
+        return VerificationSessionRelatedPerson(account=value["account"], person=value["person"])
 
     @strawberry.field(description="Lifecycle status.")
     def status(self) -> VerificationSessionStatus:
@@ -315,6 +364,7 @@ FIELD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "providedDetails": ("provided_details",),
     "redaction": ("redaction_status",),
     "relatedCustomer": ("related_customer",),
+    "relatedPerson": ("related_person",),
     "type": ("type",),
     "verificationFlow": ("verification_flow",),
     "verifiedOutputs": ("verified_outputs",),
@@ -374,7 +424,23 @@ def options_from_stored(value: dict[str, Any]) -> VerificationSessionOptions:
             else None
         ),
         email=_contact(value.get("email")),
+        id_number=(
+            VerificationSessionIdNumberOptions(requested=True)
+            if value.get("id_number") is not None
+            else None
+        ),
+        matching=_matching(value.get("matching")),
         phone=_contact(value.get("phone")),
+    )
+
+
+def _matching(value: dict[str, Any] | None) -> VerificationSessionMatchingOptions | None:
+    if value is None:
+        return None
+    dob, name = value.get("dob"), value.get("name")
+    return VerificationSessionMatchingOptions(
+        dob=sessions.MatchingPolicy(dob) if dob is not None else None,
+        name=sessions.MatchingPolicy(name) if name is not None else None,
     )
 
 

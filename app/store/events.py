@@ -54,6 +54,7 @@ def snapshot_of(session: VerificationSession) -> dict[str, Any]:
         provided_details=session.provided_details,
         redaction_status=session.redaction_status,
         related_customer=session.related_customer,
+        related_person=session.related_person,
         verification_flow=session.verification_flow,
     )
 

@@ -47,6 +47,7 @@ async def create_report(
         created=utcnow(),
         session_id=session.id,
         type=session.type,
+        verification_flow=session.verification_flow,
         client_reference_id=session.client_reference_id,
         options=session.options,
         **{check: checks.get(check) for check in CHECKS},

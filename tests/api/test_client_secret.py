@@ -212,6 +212,7 @@ def test_client_secret_reads_the_last_error_after_a_failed_attempt(
         ("verifiedOutputs { firstName }", "verifiedOutputs"),
         ("lastVerificationReport { id }", "lastVerificationReport"),
         ("relatedCustomer", "relatedCustomer"),
+        ("relatedPerson { account }", "relatedPerson"),
         ("redaction { status }", "redaction"),
         ("verificationFlow", "verificationFlow"),
     ],

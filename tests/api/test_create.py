@@ -32,6 +32,28 @@ TOKEN = r"[0-9A-Za-z]+"
 
 NO_DOCUMENT_OPTIONS = {"document": None, "email": None, "phone": None}
 
+# The attributes added after SESSION_FIELDS was written: Stripe's related_person and the options a
+# verification flow may set.
+CREATE_RELATED = """
+mutation Create($input: CreateVerificationSessionInput!) {
+  createVerificationSession(input: $input) {
+    verificationSession {
+      id relatedPerson { account person }
+      options { matching { dob name } idNumber { requested } }
+    }
+    userErrors { field message code }
+  }
+}
+"""
+SESSION_RELATED = """
+query Session($id: ID!) {
+  verificationSession(id: $id) {
+    id relatedPerson { account person }
+    options { matching { dob name } idNumber { requested } }
+  }
+}
+"""
+
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -205,6 +227,58 @@ def test_create_stores_every_optional_field(api: Api) -> None:
         "SELECT return_url FROM verification_sessions WHERE id = :id", {"id": session["id"]}
     )
     assert stored == [("https://example.com/done?step=2",)]
+
+
+def test_create_stores_the_related_person_and_reads_it_back(api: Api) -> None:
+    # given
+    person = {"account": "acct_1032D82eZvKYlo2C", "person": "person_1MqjB62eZvKYlo2C"}
+    # when
+    payload = api.gql(CREATE_RELATED, {"input": {"type": "DOCUMENT", "relatedPerson": person}})
+    # then
+    created = payload["createVerificationSession"]
+    assert created["userErrors"] == []
+    session = created["verificationSession"]
+    assert session["relatedPerson"] == person
+    assert api.gql(SESSION_RELATED, {"id": session["id"]})["verificationSession"] == session
+
+
+def test_create_without_related_person_or_flow_options_answers_null(api: Api) -> None:
+    # when
+    payload = api.gql(CREATE_RELATED, {"input": {"type": "DOCUMENT"}})
+    # then
+    session = payload["createVerificationSession"]["verificationSession"]
+    assert (session["relatedPerson"], session["options"]) == (
+        None,
+        {"matching": None, "idNumber": None},
+    )
+
+
+def test_create_from_flow_answers_its_matching_and_id_number_options(api: Api) -> None:
+    # given
+    flow_id = api.new_flow(
+        type="id_number", options={"matching": {"dob": "similar", "name": "none"}, "id_number": {}}
+    )
+    # when
+    payload = api.gql(CREATE_RELATED, {"input": {"verificationFlow": flow_id}})
+    # then
+    session = payload["createVerificationSession"]["verificationSession"]
+    assert session["options"] == {
+        "matching": {"dob": "SIMILAR", "name": "NONE"},
+        "idNumber": {"requested": True},
+    }
+    assert api.gql(SESSION_RELATED, {"id": session["id"]})["verificationSession"] == session
+
+
+def test_create_cannot_set_matching_options_of_its_own(api: Api) -> None:
+    # when: the input has no such field, as Stripe's create takes only options.document
+    response = api.post(
+        CREATE, {"input": {"type": "DOCUMENT", "options": {"matching": {"dob": "SIMILAR"}}}}
+    )
+    # then
+    body = response.json()
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "matching" in body["errors"][0]["message"]
+    assert_nothing_stored(api)
 
 
 def test_create_keeps_only_the_document_options_given(api: Api) -> None:
@@ -648,6 +722,58 @@ def test_create_rejects_related_customer_that_is_not_a_customer_id(api: Api, cus
         field=["relatedCustomer"],
         message=f"related_customer must be a customer id such as cus_123, got {customer!r}.",
     )
+    assert_nothing_stored(api)
+
+
+@pytest.mark.parametrize(
+    ("person", "field", "message"),
+    [
+        (
+            {"account": "cus_123", "person": "person_1"},
+            "account",
+            "related_person.account must be an account id: acct_ then letters and digits, such "
+            "as acct_123; got 'cus_123'.",
+        ),
+        (
+            {"account": "acct_1", "person": "prsn_1"},
+            "person",
+            "related_person.person must be a person id: person_ then letters and digits, such "
+            "as person_123; got 'prsn_1'.",
+        ),
+        (
+            {"account": "acct_1", "person": ""},
+            "person",
+            "related_person.person must be a person id: person_ then letters and digits, such "
+            "as person_123; got ''.",
+        ),
+        (
+            {"account": "acct_" + "a" * 4996, "person": "person_1"},
+            "account",
+            "account can have up to 5000 characters, but you passed in 5001.",
+        ),
+    ],
+)
+def test_create_rejects_related_person_ids_of_the_wrong_shape(
+    api: Api, person: dict[str, str], field: str, message: str
+) -> None:
+    # when
+    payload = create(api, {"type": "DOCUMENT", "relatedPerson": person})
+    # then
+    assert payload == rejected(
+        code="PARAMETER_INVALID", field=["relatedPerson", field], message=message
+    )
+    assert_nothing_stored(api)
+
+
+def test_create_rejects_related_person_without_a_person_at_the_graphql_layer(api: Api) -> None:
+    # when
+    response = api.post(
+        CREATE, {"input": {"type": "DOCUMENT", "relatedPerson": {"account": "acct_1"}}}
+    )
+    # then
+    body = response.json()
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "person" in body["errors"][0]["message"]
     assert_nothing_stored(api)
 
 

@@ -626,6 +626,7 @@ def test_event_data_is_a_json_object_with_the_session_in_stripes_shape(
             "provided_details": {"email": "jenny@example.com"},
             "redaction": None,
             "related_customer": "cus_123",
+            "related_person": None,
             "status": "requires_input",
             "type": "document",
             "verification_flow": None,

@@ -13,7 +13,15 @@ import pytest
 
 from app.domain import ids
 from tests.conftest import Api
-from tests.helpers import ADA, SUBMIT, TEST_PERSON, ids_of, simulate
+from tests.helpers import (
+    ADA,
+    REDACT,
+    SUBMIT,
+    TEST_PERSON,
+    ids_of,
+    simulate,
+    wait_for_redaction,
+)
 
 CreateSession = Callable[..., dict[str, Any]]
 
@@ -53,6 +61,16 @@ query ReportSession($id: ID!) {
   verificationReport(id: $id) {
     id
     verificationSession { id object status lastVerificationReport { id } }
+  }
+}
+"""
+
+# The attributes REPORT_FIELDS predates.
+REPORT_ADDED = """
+query ReportAdded($id: ID!) {
+  verificationReport(id: $id) {
+    verificationFlow
+    document { files sex unparsedPlaceOfBirth unparsedSex }
   }
 }
 """
@@ -309,6 +327,76 @@ def test_report_keeps_the_options_and_reference_the_attempt_ran_with(
     assert found["clientReferenceId"] == "before"
     assert found["selfie"] is not None
     assert found["idNumber"] is None
+
+
+def added(api: Api, report_id: str) -> dict[str, Any]:
+    return api.gql(REPORT_ADDED, {"id": report_id})["verificationReport"]  # type: ignore[no-any-return]
+
+
+def test_report_document_carries_the_sex_and_printed_values_of_the_verified_person(
+    api: Api, create_session: CreateSession
+) -> None:
+    # given
+    session = create_session()
+    person = {**ADA, "sex": "MALE", "unparsedPlaceOfBirth": "London", "unparsedSex": "M"}
+    # when
+    report_id = verified_report_id(api, session["id"], verifiedOutputs=person)
+    # then
+    assert added(api, report_id) == {
+        "verificationFlow": None,
+        "document": {
+            "files": None,
+            "sex": "MALE",
+            "unparsedPlaceOfBirth": "London",
+            "unparsedSex": "M",
+        },
+    }
+
+
+def test_report_document_of_the_test_person_has_her_sex_and_no_printed_values(
+    api: Api, create_session: CreateSession
+) -> None:
+    # given
+    session = create_session()
+    # when
+    report_id = verified_report_id(api, session["id"])
+    # then
+    assert added(api, report_id)["document"] == {
+        "files": None,
+        "sex": "FEMALE",
+        "unparsedPlaceOfBirth": None,
+        "unparsedSex": None,
+    }
+
+
+def test_report_of_a_flow_session_names_the_flow(api: Api, create_session: CreateSession) -> None:
+    # given
+    flow_id = api.new_flow(options={"matching": {"dob": "similar"}})
+    session = create_session(type=None, verificationFlow=flow_id)
+    # when
+    report_id = verified_report_id(api, session["id"])
+    # then
+    assert added(api, report_id)["verificationFlow"] == flow_id
+
+
+def test_redaction_blanks_the_report_documents_sex_and_printed_values(
+    api: Api, create_session: CreateSession
+) -> None:
+    # given
+    session = create_session()
+    person = {**ADA, "sex": "MALE", "unparsedPlaceOfBirth": "London", "unparsedSex": "M"}
+    report_id = verified_report_id(api, session["id"], verifiedOutputs=person)
+    # when
+    payload = api.gql(REDACT, {"id": session["id"]})["redactVerificationSession"]
+    assert payload["userErrors"] == []
+    wait_for_redaction(api, session["id"])
+    # then
+    assert added(api, report_id)["document"] == {
+        "files": None,
+        "sex": "REDACTED",
+        "unparsedPlaceOfBirth": "[redacted]",
+        "unparsedSex": "[redacted]",
+    }
 
 
 # --- which checks ----------------------------------------------------------------------------

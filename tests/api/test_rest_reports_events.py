@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from tests.conftest import Api
-from tests.helpers import simulate, wait_for_status
+from tests.helpers import simulate, wait_for_redaction, wait_for_status
 
 EVENTS = """
 query Events($session: ID) {
@@ -52,6 +52,70 @@ def test_a_report_reads_as_stripes_object_with_its_sensitive_parts_expandable(
     assert report.document.first_name
     assert report.document.dob is None and report.document.number is None
     assert expanded.document.dob.year and expanded.document.number
+
+
+# Stripe hides these until expanded since API version 2025-05-28.
+SEX_AND_BIRTHPLACE = ["document.sex", "document.unparsed_place_of_birth", "document.unparsed_sex"]
+PERSON = {"sex": "MALE", "unparsedPlaceOfBirth": "London", "unparsedSex": "M"}
+
+
+def test_a_reports_sex_and_printed_values_show_only_when_expanded(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    made = client.v1.identity.verification_sessions.create(params={"type": "document"})
+    simulate(api, made.id, "VERIFIED", verifiedOutputs=PERSON)
+    session = client.v1.identity.verification_sessions.retrieve(made.id)
+    reports = client.v1.identity.verification_reports
+    # when
+    plain = reports.retrieve(session.last_verification_report)
+    expanded = reports.retrieve(
+        session.last_verification_report, params={"expand": SEX_AND_BIRTHPLACE}
+    )
+    listed = reports.list(params={"expand": [f"data.{part}" for part in SEX_AND_BIRTHPLACE]})
+    # then
+    hidden = ("sex", "unparsed_place_of_birth", "unparsed_sex")
+    assert [plain.document[part] for part in hidden] == [None, None, None]
+    assert [expanded.document[part] for part in hidden] == ["male", "London", "M"]
+    assert [listed.data[0].document[part] for part in hidden] == ["male", "London", "M"]
+    # and: no images are kept, and the session came from no flow
+    assert plain.document.files is None and expanded.document.files is None
+    assert plain.verification_flow is None
+
+
+def test_a_report_names_the_flow_its_session_came_from(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    flow_id = api.new_flow(options={"matching": {"name": "similar"}})
+    made = client.v1.identity.verification_sessions.create(params={"verification_flow": flow_id})
+    simulate(api, made.id, "VERIFIED")
+    session = client.v1.identity.verification_sessions.retrieve(made.id)
+    # when
+    report = client.v1.identity.verification_reports.retrieve(session.last_verification_report)
+    # then
+    assert report.verification_flow == flow_id
+    assert report.type == "verification_flow"
+
+
+def test_a_redacted_reports_sex_and_printed_values_read_redacted_when_expanded(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    made = client.v1.identity.verification_sessions.create(params={"type": "document"})
+    simulate(api, made.id, "VERIFIED", verifiedOutputs=PERSON)
+    client.v1.identity.verification_sessions.redact(made.id)
+    wait_for_redaction(api, made.id)
+    session = client.v1.identity.verification_sessions.retrieve(made.id)
+    # when
+    report = client.v1.identity.verification_reports.retrieve(
+        session.last_verification_report, params={"expand": SEX_AND_BIRTHPLACE}
+    )
+    # then
+    assert report.document.sex == "[redacted]"
+    assert report.document.unparsed_place_of_birth == "[redacted]"
+    assert report.document.unparsed_sex == "[redacted]"
+    assert report.document.files is None
 
 
 def test_reports_list_with_stripes_filters(api: Api, client: stripe.StripeClient) -> None:

@@ -20,6 +20,9 @@ query Session($id: ID!) {
   verificationSession(id: $id) { id status clientReferenceId metadata redaction { status } }
 }
 """
+RELATED_PERSON = """
+query Session($id: ID!) { verificationSession(id: $id) { relatedPerson { account person } } }
+"""
 PATH = "/v1/identity/verification_sessions"
 
 
@@ -85,6 +88,129 @@ def test_create_answers_stripes_object_and_graphql_sees_the_same_session(
         "metadata": {"order": "o_1"},
         "redaction": None,
     }
+
+
+def test_related_person_is_a_create_parameter_that_graphql_sees_too(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    person = {"account": "acct_1032D82eZvKYlo2C", "person": "person_1MqjB62eZvKYlo2C"}
+    # when
+    made = sessions(client).create(params={"type": "document", "related_person": person})
+    plain = sessions(client).create(params={"type": "document"})
+    # then
+    assert made.related_person.to_dict() == person
+    assert sessions(client).retrieve(made.id).related_person.to_dict() == person
+    assert plain.related_person is None
+    listed = {s.id: s for s in sessions(client).list(params={"limit": 2}).data}
+    assert listed[made.id].related_person.to_dict() == person
+    assert api.gql(RELATED_PERSON, {"id": made.id})["verificationSession"] == {
+        "relatedPerson": person
+    }
+    # and: the created event carries the whole session, as Stripe's does
+    created = client.v1.events.list(params={"limit": 2}).data
+    assert created[1].data.object.id == made.id
+    assert created[1].data.object.related_person.to_dict() == person
+
+
+@pytest.mark.parametrize(
+    ("person", "param", "code", "message"),
+    [
+        (
+            {"account": "acct_1", "person": "cus_1"},
+            "related_person[person]",
+            "parameter_invalid",
+            "related_person.person must be a person id: person_ then letters and digits, such "
+            "as person_123; got 'cus_1'.",
+        ),
+        (
+            {"account": "acct_1-2", "person": "person_1"},
+            "related_person[account]",
+            "parameter_invalid",
+            "related_person.account must be an account id: acct_ then letters and digits, such "
+            "as acct_123; got 'acct_1-2'.",
+        ),
+        (
+            {"account": "acct_1"},
+            "related_person[person]",
+            "parameter_missing",
+            "Missing required param: related_person.person. related_person needs both account "
+            "and person.",
+        ),
+        (
+            {"account": "acct_1", "person": "person_1", "customer": "cus_1"},
+            "related_person[customer]",
+            "parameter_unknown",
+            "Received unknown parameter: related_person[customer]",
+        ),
+    ],
+)
+def test_related_person_rules_name_the_parameter_and_write_nothing(
+    client: stripe.StripeClient, person: dict[str, str], param: str, code: str, message: str
+) -> None:
+    # when
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        sessions(client).create(params={"type": "document", "related_person": person})
+    # then
+    assert raised.value.http_status == 400
+    assert (raised.value.param, raised.value.code) == (param, code)
+    assert raised.value.user_message == message
+    assert sessions(client).list().data == []
+
+
+def test_related_person_cannot_be_updated(client: stripe.StripeClient) -> None:
+    # given
+    made = sessions(client).create(
+        params={"type": "document", "related_person": {"account": "acct_1", "person": "person_1"}}
+    )
+    # when
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        sessions(client).update(
+            made.id, params={"related_person": {"account": "acct_2", "person": "person_2"}}
+        )
+    # then
+    assert (raised.value.param, raised.value.code) == ("related_person", "parameter_unknown")
+    assert sessions(client).retrieve(made.id).related_person.to_dict() == {
+        "account": "acct_1",
+        "person": "person_1",
+    }
+
+
+def test_matching_and_id_number_options_come_from_a_flow_and_are_not_parameters(
+    api: Api, client: stripe.StripeClient
+) -> None:
+    # given
+    flow_id = api.new_flow(
+        options={"matching": {"dob": "similar", "name": "none"}, "id_number": {}}
+    )
+    # when
+    from_flow = sessions(client).create(params={"verification_flow": flow_id})
+    updated = sessions(client).update(
+        from_flow.id, params={"options": {"document": {"require_matching_selfie": True}}}
+    )
+    # then
+    assert from_flow.options.to_dict() == {
+        "matching": {"dob": "similar", "name": "none"},
+        "id_number": {},
+    }
+    assert updated.options.to_dict() == {
+        "matching": {"dob": "similar", "name": "none"},
+        "id_number": {},
+        "document": {"require_matching_selfie": True},
+    }
+    # and: as on Stripe, a caller's create or update takes only options[document]
+    for send in (
+        lambda: sessions(client).create(
+            params={"type": "document", "options": {"matching": {"dob": "similar"}}}
+        ),
+        lambda: sessions(client).update(from_flow.id, params={"options": {"id_number": ""}}),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            send()
+        assert raised.value.code == "parameter_unknown"
+        assert raised.value.param in ("options[matching]", "options[id_number]")
+    assert [s.id for s in sessions(client).list().data] == [from_flow.id]
+    assert sessions(client).retrieve(from_flow.id).options.to_dict() == updated.options.to_dict()
 
 
 def test_retrieve_and_update_follow_stripes_metadata_rules(client: stripe.StripeClient) -> None:

@@ -33,6 +33,27 @@ mutation Update($id: ID!) {
 }
 """
 
+# An update that returns the attributes SESSION_FIELDS predates.
+UPDATE_RELATED = """
+mutation Update($input: UpdateVerificationSessionInput!) {
+  updateVerificationSession(input: $input) {
+    verificationSession {
+      id relatedPerson { account person }
+      options { document { requireMatchingSelfie } matching { dob name } idNumber { requested } }
+    }
+    userErrors { field message code }
+  }
+}
+"""
+CREATE_RELATED = """
+mutation Create($input: CreateVerificationSessionInput!) {
+  createVerificationSession(input: $input) {
+    verificationSession { id }
+    userErrors { field message code }
+  }
+}
+"""
+
 SELFIE_ONLY = {
     "allowedTypes": None,
     "requireIdNumber": None,
@@ -425,6 +446,46 @@ def test_update_of_flow_session_options_keeps_flow_email_and_phone_checks(api: A
     assert replaced["options"] == {"document": SELFIE_ONLY, "email": email_check, "phone": None}
     assert cleared["options"] == {"document": None, "email": email_check, "phone": None}
     assert read(api, session["id"]) == cleared
+
+
+def test_update_of_flow_session_options_keeps_flow_matching_and_id_number(api: Api) -> None:
+    # given
+    flow_id = api.new_flow(options={"matching": {"name": "similar"}, "id_number": {}})
+    made = api.gql(CREATE_RELATED, {"input": {"verificationFlow": flow_id}})
+    session_id = made["createVerificationSession"]["verificationSession"]["id"]
+    # when
+    replaced = api.gql(
+        UPDATE_RELATED,
+        {"input": {"id": session_id, "options": {"document": {"requireMatchingSelfie": True}}}},
+    )["updateVerificationSession"]
+    cleared = api.gql(UPDATE_RELATED, {"input": {"id": session_id, "options": None}})[
+        "updateVerificationSession"
+    ]
+    # then
+    flow_options = {"matching": {"dob": None, "name": "SIMILAR"}, "idNumber": {"requested": True}}
+    assert replaced["verificationSession"]["options"] == {
+        "document": {"requireMatchingSelfie": True},
+        **flow_options,
+    }
+    assert cleared["verificationSession"]["options"] == {"document": None, **flow_options}
+
+
+def test_update_cannot_change_the_related_person(api: Api) -> None:
+    # given
+    person = {"account": "acct_1", "person": "person_1"}
+    made = api.gql(CREATE_RELATED, {"input": {"type": "DOCUMENT", "relatedPerson": person}})
+    session_id = made["createVerificationSession"]["verificationSession"]["id"]
+    # when: the input has no such field, as Stripe's update has no such parameter
+    response = api.post(
+        UPDATE_RELATED,
+        {"input": {"id": session_id, "relatedPerson": {"account": "acct_2", "person": "person_2"}}},
+    )
+    # then
+    body = response.json()
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "relatedPerson" in body["errors"][0]["message"]
+    unchanged = api.gql(UPDATE_RELATED, {"input": {"id": session_id}})["updateVerificationSession"]
+    assert unchanged["verificationSession"]["relatedPerson"] == person
 
 
 def test_update_rejects_empty_allowed_types_and_changes_nothing(api: Api) -> None:

@@ -3,7 +3,7 @@
 One account holds sessions in every state the lifecycle reaches, in test and live mode: open with
 every create field set, verified by simulation and by the worker (with reports of every check),
 failed with last errors, processing, canceled, redacted, and made from a verification flow (email
-and phone checks). Another account holds a few sessions of its own. Every object type the queries
+and phone checks, matching and ID number options). Another account holds a few sessions of its own. Every object type the queries
 can return has instances, which `test_every_field.py` checks.
 
 Everything the worker does is finished before `build_world` returns: a session changing between
@@ -37,6 +37,7 @@ RICH_INPUT: dict[str, Any] = {
     "type": "DOCUMENT",
     "clientReferenceId": "user_rich",
     "relatedCustomer": "cus_rich",
+    "relatedPerson": {"account": "acct_rich", "person": "person_rich"},
     "metadata": {"order": "1001", "tier": "gold", "note": "a value with spaces"},
     "options": {
         "document": {
@@ -62,6 +63,8 @@ FLOW_OPTIONS = {
     "document": {"allowed_types": ["passport"], "require_matching_selfie": True},
     "email": {"require_verification": True},
     "phone": {"require_verification": True},
+    "matching": {"dob": "similar", "name": "none"},
+    "id_number": {},
 }
 
 LISTS = """

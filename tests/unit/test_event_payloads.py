@@ -36,6 +36,7 @@ SESSION: dict[str, Any] = {
     "provided_details": {"email": "jenny@example.com", "phone": "+14155550123"},
     "redaction_status": None,
     "related_customer": "cus_123",
+    "related_person": {"account": "acct_123", "person": "person_123"},
     "verification_flow": None,
 }
 
@@ -64,6 +65,7 @@ def test_snapshot_is_the_session_in_stripes_shape() -> None:
         "provided_details": {"email": "jenny@example.com", "phone": "+14155550123"},
         "redaction": None,
         "related_customer": "cus_123",
+        "related_person": {"account": "acct_123", "person": "person_123"},
         "status": "requires_input",
         "type": "document",
         "verification_flow": None,
@@ -76,6 +78,15 @@ def test_snapshot_has_no_credential_or_verified_data_field() -> None:
     found = snapshot_of()
     # then
     assert {"client_secret", "url", "verified_outputs"}.isdisjoint(found)
+
+
+def test_snapshot_without_a_related_person_answers_null() -> None:
+    # given
+    session = {**SESSION, "related_person": None}
+    # when
+    found = snapshot(**session)
+    # then
+    assert found["related_person"] is None
 
 
 def test_snapshot_created_is_whole_unix_seconds_in_any_time_zone() -> None:

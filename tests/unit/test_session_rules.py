@@ -19,6 +19,7 @@ from app.domain.errors import (
     ResourceMissing,
 )
 from app.domain.sessions import (
+    FLOW_ONLY_OPTIONS,
     KEEP,
     SessionCreate,
     SessionUpdate,
@@ -28,6 +29,7 @@ from app.domain.sessions import (
     check_input_type,
     check_options,
     check_provided_details,
+    check_related_person,
     check_return_url,
     check_string,
     check_update,
@@ -90,6 +92,7 @@ def test_check_create_returns_every_value_to_store() -> None:
         options={"document": {"allowed_types": ["passport"], "require_id_number": True}},
         provided_details={"email": "jenny@example.com", "phone": "+14155550123"},
         related_customer="cus_123",
+        related_person={"account": "acct_123", "person": "person_456"},
         return_url="https://example.com/done",
     )
     # when
@@ -99,6 +102,7 @@ def test_check_create_returns_every_value_to_store() -> None:
         "type": "document",
         "client_reference_id": "ref-1",
         "related_customer": "cus_123",
+        "related_person": {"account": "acct_123", "person": "person_456"},
         "return_url": "https://example.com/done",
         "metadata": {"a": "1"},
         "options": {"document": {"allowed_types": ["passport"], "require_id_number": True}},
@@ -114,6 +118,7 @@ def test_check_create_with_only_a_type_has_empty_defaults() -> None:
         "type": "id_number",
         "client_reference_id": None,
         "related_customer": None,
+        "related_person": None,
         "return_url": None,
         "metadata": {},
         "options": {},
@@ -182,6 +187,10 @@ def test_check_create_rejects_verification_flow_type() -> None:
     [
         (SessionCreate(type="document", client_reference_id="r" * 5001), ["client_reference_id"]),
         (SessionCreate(type="document", related_customer="cust_1"), ["related_customer"]),
+        (
+            SessionCreate(type="document", related_person={"account": "a", "person": "person_1"}),
+            ["related_person", "account"],
+        ),
         (SessionCreate(type="document", return_url="/done"), ["return_url"]),
         (SessionCreate(type="document", metadata={"a[0]": "v"}), ["metadata", "a[0]"]),
         (SessionCreate(type="document", options={"selfie": {}}), ["options", "selfie"]),
@@ -260,6 +269,103 @@ def test_check_customer_rejects_other_strings(value: str) -> None:
     assert (
         raised.value.message
         == f"related_customer must be a customer id such as cus_123, got {value!r}."
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        {"account": "acct_123", "person": "person_456"},
+        {"account": "acct_1032D82eZvKYlo2C", "person": "person_1MqjB62eZvKYlo2C"},
+    ],
+)
+def test_check_related_person_accepts_an_account_and_a_person(value: Any) -> None:
+    # then
+    assert check_related_person(value) == value
+
+
+def test_check_related_person_copies_what_it_is_given() -> None:
+    # given
+    given = {"account": "acct_1", "person": "person_1"}
+    # when
+    found = check_related_person(given)
+    given["account"] = "acct_2"
+    # then
+    assert found == {"account": "acct_1", "person": "person_1"}
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ({"person": "person_1"}, "account"),
+        ({"account": "acct_1"}, "person"),
+        ({"account": "acct_1", "person": None}, "person"),
+        ({}, "account"),
+    ],
+)
+def test_check_related_person_needs_both_ids(value: dict[str, Any], key: str) -> None:
+    # when
+    with pytest.raises(MissingParameter) as raised:
+        check_related_person(value)
+    # then
+    assert raised.value.field == ["related_person", key]
+    assert raised.value.message == (
+        f"Missing required param: related_person.{key}. related_person needs both account and "
+        "person."
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("account", "acct_", "an account id: acct_ then letters and digits, such as acct_123"),
+        ("account", "person_1", "an account id: acct_ then letters and digits, such as acct_123"),
+        ("account", "ACCT_1", "an account id: acct_ then letters and digits, such as acct_123"),
+        ("account", "acct_1-2", "an account id: acct_ then letters and digits, such as acct_123"),
+        ("person", "per_1", "a person id: person_ then letters and digits, such as person_123"),
+        ("person", "person_1 ", "a person id: person_ then letters and digits, such as person_123"),
+        ("person", "", "a person id: person_ then letters and digits, such as person_123"),
+    ],
+)
+def test_check_related_person_rejects_ids_of_the_wrong_shape(
+    key: str, value: str, rule: str
+) -> None:
+    # given
+    given = {"account": "acct_1", "person": "person_1", key: value}
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_related_person(given)
+    # then
+    assert raised.value.field == ["related_person", key]
+    assert raised.value.message == f"related_person.{key} must be {rule}; got {value!r}."
+
+
+def test_check_related_person_rejects_a_value_that_is_not_text() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_related_person({"account": ["acct_1"], "person": "person_1"})
+    # then
+    assert raised.value.field == ["related_person", "account"]
+
+
+def test_check_related_person_rejects_an_id_over_5000_characters() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_related_person({"account": "acct_1", "person": "person_" + "a" * 4994})
+    # then
+    assert raised.value.field == ["related_person", "person"]
+    assert raised.value.message == "person can have up to 5000 characters, but you passed in 5001."
+
+
+def test_check_related_person_rejects_an_unknown_key() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_related_person({"account": "acct_1", "person": "person_1", "customer": "cus_1"})
+    # then
+    assert raised.value.field == ["related_person", "customer"]
+    assert raised.value.message == (
+        "Unknown field 'customer'; related_person holds account and person."
     )
 
 
@@ -361,6 +467,96 @@ def test_check_options_refuses_email_and_phone_from_callers(name: str) -> None:
         check_options({name: {"require_verification": True}})
     # then
     assert raised.value.field == ["options", name]
+
+
+@pytest.mark.parametrize("name", FLOW_ONLY_OPTIONS)
+def test_check_options_says_a_flow_only_option_comes_from_a_flow(name: str) -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_options({name: {}})
+    # then
+    assert raised.value.field == ["options", name]
+    assert raised.value.message == (
+        f"options.{name} is set only by a verification flow; a session's own options may hold: "
+        "document."
+    )
+
+
+def test_check_options_accepts_matching_and_id_number_from_flows() -> None:
+    # when
+    result = check_options(
+        {"matching": {"dob": "similar", "name": "none"}, "id_number": {}}, allow_output_only=True
+    )
+    # then
+    assert result == {"matching": {"dob": "similar", "name": "none"}, "id_number": {}}
+
+
+def test_check_options_keeps_only_the_given_matching_policies() -> None:
+    # when
+    result = check_options({"matching": {"dob": None, "name": "similar"}}, allow_output_only=True)
+    # then
+    assert result == {"matching": {"name": "similar"}}
+
+
+@pytest.mark.parametrize("value", ["SIMILAR", "exact", "", True, 1])
+def test_check_options_rejects_a_matching_policy_that_is_not_none_or_similar(value: Any) -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_options({"matching": {"dob": value}}, allow_output_only=True)
+    # then
+    assert raised.value.field == ["options", "matching", "dob"]
+    assert raised.value.message == (
+        f"options.matching.dob must be none or similar, got {str(value)!r}."
+    )
+
+
+def test_check_options_rejects_an_unknown_matching_field() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_options({"matching": {"address": "similar"}}, allow_output_only=True)
+    # then
+    assert raised.value.field == ["options", "matching", "address"]
+    assert raised.value.message == (
+        "Unknown option 'address'; options.matching may hold: dob, name."
+    )
+
+
+def test_check_options_rejects_settings_in_id_number() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_options({"id_number": {"require": True}}, allow_output_only=True)
+    # then
+    assert raised.value.field == ["options", "id_number", "require"]
+    assert raised.value.message == (
+        "options.id_number takes no settings: give it as an empty object."
+    )
+
+
+@pytest.mark.parametrize("name", ["matching", "id_number"])
+def test_check_options_rejects_matching_or_id_number_that_is_not_an_object(name: str) -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        check_options({name: "similar"}, allow_output_only=True)
+    # then
+    assert raised.value.field == ["options", name]
+    assert raised.value.message == f"options.{name} must be an object."
+
+
+def test_check_update_keeps_a_flows_matching_and_id_number_options() -> None:
+    # given
+    current = {"matching": {"dob": "similar"}, "id_number": {}, "document": {}}
+    # when
+    changes = update_of(SessionUpdate(options=SELFIE), options=current)
+    # then
+    assert changes == {"options": {"matching": {"dob": "similar"}, "id_number": {}, **SELFIE}}
+
+
+def test_check_update_refuses_matching_from_the_caller() -> None:
+    # when
+    with pytest.raises(InvalidParameter) as raised:
+        update_of(SessionUpdate(options={"matching": {"dob": "similar"}}))
+    # then
+    assert raised.value.field == ["options", "matching"]
 
 
 def test_check_options_accepts_email_and_phone_from_flows() -> None:

@@ -419,6 +419,10 @@ def test_report_checks_of_a_success_verify_every_check_with_the_data_it_read() -
             "number": "D1234567",
             "expiration_date": {"day": 14, "month": 3, "year": 2031},
             "issued_date": {"day": 14, "month": 3, "year": 2021},
+            "files": None,
+            "sex": "female",
+            "unparsed_place_of_birth": None,
+            "unparsed_sex": None,
         },
         "selfie": {"status": "verified", "error": None},
         "id_number": {
@@ -432,6 +436,32 @@ def test_report_checks_of_a_success_verify_every_check_with_the_data_it_read() -
         "email": {"status": "verified", "error": None, "email": "jenny.rosen@example.com"},
         "phone": {"status": "verified", "error": None, "phone": "+14155550123"},
     }
+
+
+def test_report_document_reads_sex_and_printed_values_from_the_person() -> None:
+    # given
+    person = {**JENNY, "sex": "male", "unparsed_place_of_birth": "Hamburg", "unparsed_sex": "M"}
+    # when
+    document = checks(person=person)["document"]
+    # then
+    assert (
+        document["sex"],
+        document["unparsed_place_of_birth"],
+        document["unparsed_sex"],
+        document["files"],
+    ) == ("male", "Hamburg", "M", None)
+
+
+def test_report_document_without_personal_data_has_null_sex_and_printed_values() -> None:
+    # when
+    document = checks(person={})["document"]
+    # then
+    assert (
+        document["sex"],
+        document["unparsed_place_of_birth"],
+        document["unparsed_sex"],
+        document["files"],
+    ) == (None, None, None, None)
 
 
 def test_report_checks_hold_only_the_required_checks() -> None:
@@ -734,7 +764,27 @@ def test_redact_person_keeps_a_checks_status_error_and_document_type() -> None:
         "number": REDACTED,
         "expiration_date": None,
         "issued_date": None,
+        "files": None,
+        "sex": REDACTED,
+        "unparsed_place_of_birth": None,
+        "unparsed_sex": None,
     }
+
+
+def test_redact_person_erases_a_documents_files_sex_and_printed_values() -> None:
+    # given
+    person = {**JENNY, "unparsed_place_of_birth": "Hamburg", "unparsed_sex": "F"}
+    document = {**checks(person=person)["document"], "files": ["file_1", "file_2"]}
+    # when
+    redacted = redact_person(document)
+    # then
+    assert redacted is not None
+    assert (
+        redacted["files"],
+        redacted["sex"],
+        redacted["unparsed_place_of_birth"],
+        redacted["unparsed_sex"],
+    ) == (None, REDACTED, REDACTED, REDACTED)
 
 
 def test_redact_person_leaves_missing_values_missing() -> None:
