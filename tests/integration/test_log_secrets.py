@@ -2,12 +2,15 @@
 log line is written whole, as it happens.
 
 A real `python -m app serve` with LOG_LEVEL=DEBUG (the most it will ever say) runs a full
-lifecycle: creates with a test and a live secret key, retrieves with secret and restricted keys,
+lifecycle: makes a webhook endpoint (its URL holding a token) and rolls its secret, creates with
+a test and a live secret key, retrieves with secret and restricted keys,
 reads and submits with client secrets, opens the hosted page and submits its form, simulates,
 cancels, redacts, refuses a bad key, a forged and a spent client secret, and answers 404s and a
 410. Everything the process writes to stdout and stderr is captured (access log included), and
 none of these may appear in it: an API key (secret, restricted, live; whole or without its
-prefix), the SHA-256 a key is stored as, a client secret (or its random part), a url token. The
+prefix), the SHA-256 a key is stored as, a client secret (or its random part), a url token, a
+webhook signing secret or the receiver's URL token (deliveries, a failed one included, are made
+while the lifecycle runs). The
 secrets are collected from the responses and, to catch those never shown to a client, from the
 database itself.
 
@@ -35,6 +38,7 @@ from app.migrations import upgrade
 from tests.conftest import BACKENDS, Database, free_port, fresh_database_url
 from tests.helpers import SIMULATE, SUBMIT
 from tests.integration.test_durable_jobs import Gateway, gateway_env
+from tests.receiver import receiving
 
 WAIT_SECONDS = 10.0
 REQUEST_ID = re.compile(r"^req_[0-9A-Za-z]{16}$")
@@ -44,6 +48,8 @@ LOG_RECORD = re.compile(
     r"\[(req_[0-9A-Za-z]{16}|-)\] \S.*$"
 )
 TOKEN_PATH = re.compile(r"^/verify/[^/]+")
+# What a receiver's URL may carry as its own credential; it must not be logged either.
+WEBHOOK_URL_TOKEN = "hook_tok_" + "Q7x2LmP9vR4sT8wK"
 
 SESSION_FIELDS = "id status clientSecret url lastError { code } redaction { status }"
 
@@ -222,6 +228,8 @@ def stored_secrets(database: Database) -> set[str]:
         *database.execute("SELECT client_secret FROM verification_sessions"),
         *database.execute("SELECT url_token FROM verification_sessions"),
         *database.execute("SELECT token FROM verification_links"),
+        *database.execute("SELECT secret FROM webhook_endpoints"),
+        *database.execute("SELECT previous_secret FROM webhook_endpoints"),
     ]
     return {row[0] for row in rows if row[0]}
 
@@ -245,6 +253,7 @@ def test_a_full_lifecycle_logs_no_secret_and_every_line_carries_its_request(
         LOG_LEVEL="DEBUG",
         PROCESSING_DELAY_SECONDS="0.2",
         REDACTION_DELAY_SECONDS="0.2",
+        WEBHOOK_RETRY_SECONDS="0.5",
         # Rate limits on, over a Redis that is down: the first keyed request logs a warning as
         # well as its access line, so there is a request with more than one line to compare.
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
@@ -292,6 +301,30 @@ def run_lifecycle(client: Client, keys: Keys) -> None:
     """Everything a session goes through, and the requests that go wrong."""
     base = client.gateway.base_url
 
+    # a webhook endpoint whose URL carries the receiver's own token, its secret rolled once
+    with receiving(f"/hooks/{WEBHOOK_URL_TOKEN}") as receiver:
+        auth = {"Authorization": f"Bearer {keys.secret}"}
+        made = client.request(
+            "POST",
+            f"{base}/v1/webhook_endpoints",
+            200,
+            data={"url": receiver.url, "enabled_events[]": "*"},
+            headers=auth,
+        ).json()
+        rolled = client.request(
+            "POST",
+            f"{base}/v1/webhook_endpoints/{made['id']}",
+            200,
+            data={"roll_secret": "true"},
+            headers=auth,
+        ).json()
+        client.seen_secrets |= {made["secret"], rolled["secret"], WEBHOOK_URL_TOKEN}
+        receiver.answers = [500]  # a failed attempt, and its retry, are logged too
+        run_sessions(client, keys, base)
+        assert len(receiver.wait_for(2)) >= 2
+
+
+def run_sessions(client: Client, keys: Keys, base: str) -> None:
     # create, then retrieve with the secret key, the restricted key and the client secret
     first = client.mutate(
         keys.secret,
