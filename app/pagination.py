@@ -83,8 +83,11 @@ def page_request(
 
 
 def encode_cursor(created: datetime, object_id: str) -> str:
-    # `_to_micros`, inlined: this runs for every edge of every page.
-    raw = f"{_CURSOR_VERSION}:{(created - _EPOCH) // _MICROSECOND}:{object_id}".encode()
+    # `_to_micros`, inlined and in integer arithmetic on the timedelta's parts (dividing one
+    # timedelta by another costs more): this runs for every edge of every page.
+    since = created - _EPOCH
+    micros = (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
+    raw = f"{_CURSOR_VERSION}:{micros}:{object_id}".encode()
     # base64.urlsafe_b64encode, without its two wrappers' cost on every edge of every page.
     return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 

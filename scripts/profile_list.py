@@ -1,18 +1,21 @@
 """The list-50 request of `make bench`, in-process: the gateway's ASGI app and the raw twin's
 called directly (no HTTP, no uvicorn), so what is left is the cost of the code itself. Prints
 microseconds per request of each and their ratio, alternating rounds; with `--profile` a
-pyinstrument profile of the gateway, with `--callgrind` it runs only the gateway's requests
-between `CALLGRIND_START`/`CALLGRIND_STOP` markers for valgrind's `--toggle-collect`.
+pyinstrument profile of the gateway, with `--callgrind` it runs the gateway's requests inside
+a `functools.reduce` call, the C function valgrind's `--toggle-collect` can find, so only they
+are counted (divide the total by `--requests`).
 
-    .venv/bin/python scripts/profile_list.py [--rows 3000] [--requests 2000] [--profile]
-    valgrind --tool=callgrind --toggle-collect=_measured_requests \\
+    .venv/bin/python scripts/profile_list.py [--rows 3000] [--requests 2000] [--profile] [--get]
+    valgrind --tool=callgrind --toggle-collect=functools_reduce --callgrind-out-file=cg.out \\
         .venv/bin/python scripts/profile_list.py --callgrind --requests 50
+    callgrind_annotate cg.out | head -30
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import sys
 import tempfile
@@ -24,11 +27,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.db import create_engine  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from scripts.bench import prepare  # noqa: E402
-from scripts.bench_twin import sqlite_app  # noqa: E402
+from app.db import create_engine
+from app.main import create_app
+from app.settings import Settings
+from scripts.bench import prepare
+from scripts.bench_twin import sqlite_app
 
 LIST = (
     "query($after: String) { verificationSessions(first: 50, after: $after) { edges { cursor "
@@ -91,7 +94,7 @@ async def _measured_requests(call: Caller, count: int) -> None:
         await call()
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=2000)
@@ -103,59 +106,39 @@ async def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="profile-list-"))
     path = directory / "gateway.sqlite3"
     url = f"sqlite+aiosqlite:///{path}"
-    _, key = await asyncio.to_thread(prepare, url, args.rows)
+    _, key = prepare(url, args.rows)
     settings = Settings(
         database_url=url,
         log_level="WARNING",
         rate_limit_live_per_second=0,
         rate_limit_test_per_second=0,
     )
+    # One loop, driven from here, so that every measured request runs on this thread, under
+    # the call that starts it (what valgrind's --toggle-collect needs).
+    loop = asyncio.new_event_loop()
     app = create_app(settings, engine=create_engine(url), run_worker=False)
     twin = sqlite_app(str(path))
-    async with app.router.lifespan_context(app):
-        first = Caller(app, "POST", "/graphql", b"", orjson.dumps({"query": LIST}), key)
-        data = orjson.loads(await first())["data"]["verificationSessions"]
-        # Half-way down, as make bench reads it: page 100 at a time to the middle.
-        after = None
-        for _ in range(args.rows // 2 // 50):
-            body = orjson.dumps({"query": LIST, "variables": {"after": after}})
-            page = orjson.loads(await Caller(app, "POST", "/graphql", b"", body, key)())
-            after = page["data"]["verificationSessions"]["pageInfo"]["endCursor"]
-        del data
-        body = orjson.dumps({"query": LIST, "variables": {"after": after}})
-        gateway = Caller(app, "POST", "/graphql", b"", body, key)
-        twin_page = orjson.loads(
-            await Caller(twin, "GET", "/sessions", b"first=" + str(args.rows // 2).encode(), b"", key)()
-        )
-        twin_call = Caller(
-            twin,
-            "GET",
-            "/sessions",
-            f"first=50&after={twin_page['end_cursor']}".encode(),
-            b"",
-            key,
-        )
-        gateway_ids = [e["node"]["id"] for e in orjson.loads(await gateway())["data"][
-            "verificationSessions"]["edges"]]
-        twin_ids = [item["id"] for item in orjson.loads(await twin_call())["data"]]
-        assert gateway_ids == twin_ids, "gateway and twin disagree"
-        if args.get:
-            body = orjson.dumps({"query": GET, "variables": {"id": gateway_ids[0]}})
-            gateway = Caller(app, "POST", "/graphql", b"", body, key)
-            twin_call = Caller(twin, "GET", f"/sessions/{gateway_ids[0]}", b"", b"", key)
+    lifespan = app.router.lifespan_context(app)
+    loop.run_until_complete(lifespan.__aenter__())
+    try:
+        gateway, twin_call = loop.run_until_complete(_requests(app, twin, key, args))
         gc.collect()
         gc.freeze()
-        await _measured_requests(gateway, 100)  # warm-up
-        await _measured_requests(twin_call, 100)
+        for call in (gateway, twin_call):  # warm-up
+            loop.run_until_complete(_measured_requests(call, 100))
         if args.callgrind:
-            await _measured_requests(gateway, args.requests)
+            functools.reduce(
+                lambda _, __: loop.run_until_complete(_measured_requests(gateway, args.requests)),
+                [0],
+                None,
+            )
             return
         if args.profile:
             from pyinstrument import Profiler
 
             profiler = Profiler(interval=0.0002, async_mode="disabled")
             profiler.start()
-            await _measured_requests(gateway, args.requests)
+            loop.run_until_complete(_measured_requests(gateway, args.requests))
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
             return
@@ -163,12 +146,42 @@ async def main() -> None:
         for _ in range(args.rounds):
             for name, call in (("gateway", gateway), ("twin", twin_call)):
                 start = time.perf_counter()
-                await _measured_requests(call, args.requests)
+                loop.run_until_complete(_measured_requests(call, args.requests))
                 best[name] = min(best[name], (time.perf_counter() - start) / args.requests)
         g, t = best["gateway"] * 1e6, best["twin"] * 1e6
         name = "single get" if args.get else "list-50"
         print(f"{name} in-process: gateway {g:.0f} us, twin {t:.0f} us, twin/gateway {t / g:.3f}x")
+    finally:
+        loop.run_until_complete(lifespan.__aexit__(None, None, None))
+        loop.close()
+
+
+async def _requests(
+    app: Any, twin: Any, key: str, args: argparse.Namespace
+) -> tuple[Caller, Caller]:
+    """The gateway's and the twin's request for the same page (or session), checked to agree."""
+    after = None
+    # Half-way down, as make bench reads it: page 50 at a time to the middle.
+    for _ in range(args.rows // 2 // 50):
+        body = orjson.dumps({"query": LIST, "variables": {"after": after}})
+        page = orjson.loads(await Caller(app, "POST", "/graphql", b"", body, key)())
+        after = page["data"]["verificationSessions"]["pageInfo"]["endCursor"]
+    body = orjson.dumps({"query": LIST, "variables": {"after": after}})
+    gateway = Caller(app, "POST", "/graphql", b"", body, key)
+    half = str(args.rows // 2).encode()
+    twin_page = orjson.loads(await Caller(twin, "GET", "/sessions", b"first=" + half, b"", key)())
+    query = f"first=50&after={twin_page['end_cursor']}".encode()
+    twin_call = Caller(twin, "GET", "/sessions", query, b"", key)
+    edges = orjson.loads(await gateway())["data"]["verificationSessions"]["edges"]
+    gateway_ids = [edge["node"]["id"] for edge in edges]
+    twin_ids = [item["id"] for item in orjson.loads(await twin_call())["data"]]
+    assert gateway_ids == twin_ids, "gateway and twin disagree"
+    if args.get:
+        body = orjson.dumps({"query": GET, "variables": {"id": gateway_ids[0]}})
+        gateway = Caller(app, "POST", "/graphql", b"", body, key)
+        twin_call = Caller(twin, "GET", f"/sessions/{gateway_ids[0]}", b"", b"", key)
+    return gateway, twin_call
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -127,6 +127,18 @@ def _fields(
                 stack[:0] = fragments[name].selection_set.selections
 
 
+def _edge(cursor: str, node: Any) -> Edge[Any]:
+    # What `Edge(cursor=…, node=…)` builds, without the dataclass constructor's keyword
+    # arguments, for every row of every page (tests/unit/test_schema_types.py compares them).
+    edge: Edge[Any] = _new(Edge)
+    edge.cursor = cursor
+    edge.node = node
+    return edge
+
+
+_new = object.__new__
+
+
 def build_connection(
     page: Page[Row],
     *,
@@ -134,7 +146,7 @@ def build_connection(
     cursor: Callable[[Row], str],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[Node]:
-    edges = [Edge(cursor=cursor(row), node=node(row)) for row in page.rows]
+    edges = [_edge(cursor(row), node(row)) for row in page.rows]
     return Connection(
         edges=edges,
         nodes=[edge.node for edge in edges],

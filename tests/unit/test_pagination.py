@@ -6,6 +6,8 @@ import base64
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -161,3 +163,17 @@ def test_every_truncation_of_a_real_cursor_is_rejected(cut: int) -> None:
     error = rejection(first=1, after=cursor[:-cut])
     # then
     assert error.argument == "after"
+
+
+@given(
+    created=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    )
+)
+def test_a_cursor_holds_the_exact_microseconds_since_the_epoch_for_any_moment(
+    created: datetime,
+) -> None:
+    # the plain definition: integer microseconds since 1970, before it too
+    micros = (created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert encode_cursor(created, SESSION_ID) == b64(f"v1:{micros}:{SESSION_ID}")
+    assert decode_cursor(encode_cursor(created, SESSION_ID), argument="after").created == created
