@@ -56,6 +56,7 @@ def create_app(
         live_verifier=live_verifier,
         poll_seconds=settings.worker_poll_seconds,
         retry_seconds=settings.job_retry_seconds,
+        lease_seconds=settings.job_lease_seconds,
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
         webhook_retry_seconds=settings.webhook_retry_seconds,
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,

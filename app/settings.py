@@ -56,6 +56,9 @@ class Settings:
         worker_poll_seconds: How often each process looks for due background jobs (0.05 to 60).
         job_retry_seconds: How long a failed background job waits before it runs again (1 to
             86400).
+        job_lease_seconds: The longest a live verifier's call may take (1 to 86400): a process
+            that dies during one leaves its job to another process after this long, and a call
+            still running then counts as a failure.
         cors_origins: Origins whose browser pages may call /graphql; none by default.
         rate_limit_live_per_second: Requests per second one live-mode key may make (0: no limit).
         rate_limit_test_per_second: Requests per second one test-mode key may make (0: no limit).
@@ -91,6 +94,7 @@ class Settings:
     redaction_delay_seconds: float = 5.0
     worker_poll_seconds: float = 0.5
     job_retry_seconds: float = 30.0
+    job_lease_seconds: float = 300.0
     cors_origins: tuple[str, ...] = ()
     rate_limit_live_per_second: int = 100
     rate_limit_test_per_second: int = 25
@@ -168,6 +172,7 @@ class Settings:
                 env, "REDACTION_DELAY_SECONDS", cls.redaction_delay_seconds, 0, 3600
             ),
             job_retry_seconds=_seconds(env, "JOB_RETRY_SECONDS", cls.job_retry_seconds, 1, 86400),
+            job_lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", cls.job_lease_seconds, 1, 86400),
             worker_poll_seconds=_seconds(
                 env, "WORKER_POLL_SECONDS", cls.worker_poll_seconds, 0.05, 60
             ),

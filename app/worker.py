@@ -40,6 +40,7 @@ class Worker:
         live_verifier: Verifier | None,
         poll_seconds: float,
         retry_seconds: float = 30.0,
+        lease_seconds: float = 300.0,
         webhook_timeout_seconds: float = 10.0,
         webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS,
         webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS,
@@ -48,6 +49,7 @@ class Worker:
         self.webhook_timeout = webhook_timeout_seconds
         self.webhook_schedules = {True: webhook_retry_seconds, False: webhook_test_retry_seconds}
         self.retry_after = timedelta(seconds=retry_seconds)
+        self.lease = timedelta(seconds=lease_seconds)
         self.live_verifier = live_verifier
         self.poll_seconds = poll_seconds
         self.simulator = TestModeSimulator()
@@ -90,7 +92,10 @@ class Worker:
     async def run_one(self) -> bool:
         """Finish one due job; False when none is due."""
         return await jobs.run_due(
-            self.database, verifier_for=self._verifier, retry_after=self.retry_after
+            self.database,
+            verifier_for=self._verifier,
+            retry_after=self.retry_after,
+            lease=self.lease,
         )
 
     async def deliver_some(self, client: httpx.AsyncClient) -> bool:

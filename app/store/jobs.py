@@ -1,9 +1,12 @@
 """Durable background jobs: processing a submission, finishing a redaction.
 
-A job row is claimed, done and deleted inside one transaction. On Postgres the claim is
-`FOR UPDATE SKIP LOCKED`, so several gateway processes share the queue and each job is run by
-exactly one of them; a process that dies mid-job rolls back, and the job is due again at once.
-On SQLite the write transaction (BEGIN IMMEDIATE) already serialises the claim.
+A job is claimed in a write transaction (on Postgres `FOR UPDATE SKIP LOCKED`, so several
+gateway processes share the queue; on SQLite the write transaction, BEGIN IMMEDIATE, already
+serialises the claim). A redaction is done and deleted in that same transaction. A submission's
+verifier call may take seconds, so it runs outside any transaction: the claim leases the job by
+moving its `run_at` to the lease's end, and the answer is applied in a second, short transaction
+only while that lease still holds (`held`). A process that dies mid-call leaves the lease to
+expire, and the job is due again; one that stops gracefully hands it back (`release`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,33 @@ async def claim_due(db: AsyncSession, *, now: datetime) -> Job | None:
         .with_for_update(skip_locked=True)
     )
     return (await db.exec(statement)).first()
+
+
+async def lease(db: AsyncSession, *, job: Job, until: datetime) -> None:
+    """Keep the claimed job from every other claim until `until`."""
+    job.run_at = until
+    db.add(job)
+    await db.flush()
+
+
+async def held(db: AsyncSession, *, job_id: int, lease_until: datetime) -> Job | None:
+    """The job, locked, if the lease that ends at `lease_until` still holds it; None once it is
+    done, or another claim took it after the lease ran out."""
+    statement = (
+        select(Job).where(col(Job.id) == job_id, col(Job.run_at) == lease_until).with_for_update()
+    )
+    return (await db.exec(statement)).first()
+
+
+async def release(
+    db: AsyncSession, *, job_id: int, lease_until: datetime, run_at: datetime
+) -> None:
+    """Hand a leased job back, due at `run_at`, unless another claim holds it by now."""
+    await db.exec(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.run_at) == lease_until)
+        .values(run_at=run_at)
+    )
 
 
 async def finish(db: AsyncSession, *, job: Job) -> None:

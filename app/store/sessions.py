@@ -139,6 +139,24 @@ async def lock_session(
     return (await db.exec(statement)).first()
 
 
+async def get_session_by_id(db: AsyncSession, *, session_id: str) -> VerificationSession | None:
+    """The session with this id as committed, not locked: for the worker, which knows the id
+    from its own job."""
+    statement = select(VerificationSession).where(col(VerificationSession.id) == session_id)
+    return (await db.exec(statement)).first()
+
+
+async def lock_session_by_id(db: AsyncSession, *, session_id: str) -> VerificationSession | None:
+    """The session, locked until the transaction ends, waiting for the lock; None when there is
+    no such session. For the worker, which knows the id from its own job."""
+    statement = (
+        select(VerificationSession)
+        .where(col(VerificationSession.id) == session_id)
+        .with_for_update()
+    )
+    return (await db.exec(statement)).first()
+
+
 async def lock_session_unless_locked(
     db: AsyncSession, *, session_id: str
 ) -> VerificationSession | None:

@@ -2,9 +2,10 @@
 
 Pending processing and redaction live in the `jobs` table: a server killed with SIGKILL before
 (or in the middle of) a job leaves the job behind, the next process over the same database
-finishes it, and every session ends with exactly one report per attempt and exactly one event per
-change. A graceful stop (SIGTERM) does not wait forever for a job that hangs: it cancels it and
-leaves it to the next process. Two processes over one Postgres share the queue (`FOR UPDATE SKIP LOCKED`) and still run
+finishes it (once the dead process's lease on it ends), and every session ends with exactly one
+report per attempt and exactly one event per change. A graceful stop (SIGTERM) does not wait
+forever for a job that hangs: it cancels it and hands it back to the next process at once. A
+live verifier is called outside any transaction, so SQLite's write lock is free meanwhile. Two processes over one Postgres share the queue (`FOR UPDATE SKIP LOCKED`) and still run
 each job exactly once. A job whose processing raises is retried later instead of being lost or
 spun in a tight loop.
 
@@ -126,6 +127,24 @@ class HangingVerifier:
         _record_call(submission)
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
+
+
+class WaitingVerifier:
+    """Approves once the file `$DURABLE_JOBS_CALLS.go` exists (giving up after 20 s), and
+    touches `$DURABLE_JOBS_CALLS.done` when it stops deciding, so a test can act while a
+    verification is under way and know it still was."""
+
+    async def decide(self, submission: Submission) -> Decision:
+        _record_call(submission)
+        go = Path(os.environ[CALLS_FILE] + ".go")
+        try:
+            for _ in range(400):
+                if go.exists():
+                    return _approved()
+                await asyncio.sleep(0.05)
+            raise RuntimeError("the test never let the verification finish")
+        finally:
+            Path(os.environ[CALLS_FILE] + ".done").touch()
 
 
 def calls_by_session(path: Path) -> Counter[str]:
@@ -602,21 +621,26 @@ def test_redaction_survives_a_kill_and_finishes_exactly_once_after_restart(
 def test_a_process_killed_inside_a_job_leaves_it_to_the_next_process(
     database_url: str, workdir: Path, launch: Callable[..., Gateway], calls_file: Path
 ) -> None:
-    # given: a live session whose verification is under way when the process dies
+    # given: a live session whose verification is under way when the process dies; its lease
+    # on the job lasts 2 s
     database = Database(database_url)
     live = create_key(workdir, database_url, "live")
-    settings = {"PROCESSING_DELAY_SECONDS": "0", CALLS_FILE: str(calls_file)}
+    settings = {
+        "PROCESSING_DELAY_SECONDS": "0",
+        "JOB_LEASE_SECONDS": "2",
+        CALLS_FILE: str(calls_file),
+    }
     first = launch("first", database_url, VERIFIER=f"{MODULE}:HangingVerifier", **settings)
     sid = first.mutate(live, CREATE, {"type": "DOCUMENT"})["id"]
     assert first.mutate(live, SUBMIT, {"id": sid})["status"] == "PROCESSING"
     wait_for("the verifier to be asked", lambda: calls_by_session(calls_file)[sid] == 1)
     # when
     first.kill()
-    # then: the job's transaction died with the process; the job is still there
+    # then: the job is still there, leased to the dead process
     assert job_rows(database) == [(sid, "process")]
     assert report_counts(database) == Counter()
 
-    # when: the next process (here with a verifier that answers) picks it up at once
+    # when: the next process (here with a verifier that answers) picks it up when the lease ends
     second = launch("second", database_url, VERIFIER=f"{MODULE}:RecordingVerifier", **settings)
     wait_for(
         "the session to be verified",
@@ -632,25 +656,31 @@ def test_a_process_killed_inside_a_job_leaves_it_to_the_next_process(
 def test_a_graceful_stop_cancels_a_hanging_job_and_leaves_it_to_the_next_process(
     tmp_path: Path, workdir: Path, launch: Callable[..., Gateway], calls_file: Path
 ) -> None:
-    # given: a process whose verifier never answers (SQLite only: this is about the process)
+    # given: a process whose verifier never answers (SQLite only: this is about the process),
+    # holding its job on a lease of an hour
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
     database = Database(database_url)
     live = create_key(workdir, database_url, "live")
-    settings = {"PROCESSING_DELAY_SECONDS": "0", CALLS_FILE: str(calls_file)}
+    settings = {
+        "PROCESSING_DELAY_SECONDS": "0",
+        "JOB_LEASE_SECONDS": "3600",
+        CALLS_FILE: str(calls_file),
+    }
     first = launch("first", database_url, VERIFIER=f"{MODULE}:HangingVerifier", **settings)
     sid = first.mutate(live, CREATE, {"type": "DOCUMENT"})["id"]
     assert first.mutate(live, SUBMIT, {"id": sid})["status"] == "PROCESSING"
     wait_for("the verifier to be asked", lambda: calls_by_session(calls_file)[sid] == 1)
     # when
     status = first.terminate()
-    # then: shutdown did not wait forever; the job was canceled, not lost
+    # then: shutdown did not wait forever; the job was canceled and handed back, due at once
+    # (its lease, 1 h here, is not waited for), not lost
     assert status in (0, -signal.SIGTERM), first.log
     assert "it was canceled and will run again" in first.log
     assert "Application shutdown complete." in first.log
     assert job_rows(database) == [(sid, "process")]
     assert report_counts(database) == Counter()
 
-    # when
+    # when: the next process finds it due at once, not an hour later
     second = launch("second", database_url, VERIFIER=f"{MODULE}:RecordingVerifier", **settings)
     wait_for(
         "the session to be verified",
@@ -660,6 +690,32 @@ def test_a_graceful_stop_cancels_a_hanging_job_and_leaves_it_to_the_next_process
     assert calls_by_session(calls_file)[sid] == 2
     assert report_counts(database) == Counter({sid: 1})
     assert dict(event_counts(database)[sid]) == {"created": 1, "processing": 1, "verified": 1}
+    assert job_rows(database) == []
+
+
+def test_a_verification_under_way_holds_no_write_lock(
+    database_url: str, workdir: Path, launch: Callable[..., Gateway], calls_file: Path
+) -> None:
+    # given: a live session whose verifier waits for the test's go-ahead
+    database = Database(database_url)
+    live = create_key(workdir, database_url, "live")
+    settings = {"PROCESSING_DELAY_SECONDS": "0", CALLS_FILE: str(calls_file)}
+    gateway = launch("gateway", database_url, VERIFIER=f"{MODULE}:WaitingVerifier", **settings)
+    sid = gateway.mutate(live, CREATE, {"type": "DOCUMENT"})["id"]
+    assert gateway.mutate(live, SUBMIT, {"id": sid})["status"] == "PROCESSING"
+    wait_for("the verifier to be asked", lambda: calls_by_session(calls_file)[sid] == 1)
+    # when: other writes happen while the verifier is still deciding (on SQLite they would
+    # wait for its write lock, 30 s, if the call ran inside the job's transaction)
+    others = [gateway.mutate(live, CREATE, {"type": "DOCUMENT"})["id"] for _ in range(3)]
+    done_before_the_go_ahead = Path(str(calls_file) + ".done").exists()
+    Path(str(calls_file) + ".go").touch()
+    # then: the writes were answered while the verifier was still deciding
+    assert not done_before_the_go_ahead and len(set(others)) == 3
+    wait_for(
+        "the session to be verified",
+        lambda: sessions_by_id(gateway, live)[sid]["status"] == "VERIFIED",
+    )
+    assert report_counts(database) == Counter({sid: 1})
     assert job_rows(database) == []
 
 
