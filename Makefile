@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 
 PLAYGROUND := playground/node_modules/.installed
 CLIENTS := clients/node_modules/.installed
@@ -13,9 +14,14 @@ CODEGEN := .venv-codegen/.installed
 
 .PHONY: serve test lint system-packages bench bench-pagination clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Serving needs only the package's own dependencies; the test tools (pytest, mypy, hypothesis,
+# schemathesis, selenium, …) come with the first `make test`, `make lint` or `make bench`.
+$(SERVE_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): $(SERVE_STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
@@ -49,7 +55,7 @@ system-packages:
 # hides them as production does.
 GATEWAY_ENV ?= development
 
-serve: $(STAMP) $(PLAYGROUND)
+serve: $(SERVE_STAMP) $(PLAYGROUND)
 	GATEWAY_ENV=$(GATEWAY_ENV) $(BIN)/python -m app serve $(ARGS)
 
 lint: $(STAMP)
