@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -157,7 +158,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # otherwise walk all of it every few hundred requests.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -167,7 +168,31 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         server_header=False,
     )
-    return 0
+    server = _server_class()(config, app)
+    # As `uvicorn.run` does: after a graceful stop on SIGINT uvicorn raises it again, as
+    # KeyboardInterrupt; a server that never started (a port in use, say) exits with 3.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else 3
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+    from starlette.applications import Starlette
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which also tells the app, the moment a stop signal arrives, that
+        it is shutting down (/readyz then answers 503 while in-flight requests finish)."""
+
+        def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+            super().__init__(config)
+            self.app = app
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.app.state.shutting_down = True
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _banner(address: str, key: str | None) -> str:

@@ -14,12 +14,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.db import Reader, create_engine
+from app.migrations import head_revision
 from app.rest import rest_routes
 from app.schema import build_schema
 from app.settings import Settings
 from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
-from app.web.health import health_endpoint
+from app.web.health import health_endpoint, readiness_endpoint
 from app.web.hosted import hosted_routes
 from app.web.idempotency import Idempotency
 from app.web.playground import Playground
@@ -69,6 +70,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.shutting_down = True
             stop.set()
             if task is not None:
                 await worker.shut_down(task)
@@ -92,6 +94,13 @@ def create_app(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
+            Route(
+                "/readyz",
+                readiness_endpoint(
+                    engine, head=head_revision(), shutting_down=lambda: app.state.shutting_down
+                ),
+                methods=["GET"],
+            ),
             *hosted_routes(database=graphql.database, settings=settings),
             *rest_routes(
                 database=graphql.database,
@@ -106,4 +115,7 @@ def create_app(
     )
     # For operators and tests: how often compiled plans answered (app.schema.compiler).
     app.state.compiler = graphql.schema.compiler
+    # Set when the process starts to stop (by `serve` on SIGTERM/SIGINT, by the lifespan at the
+    # latest): /readyz answers 503 from then on.
+    app.state.shutting_down = False
     return app

@@ -27,6 +27,15 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest revision the code ships (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def upgrade(database_url: str) -> None:
     """Bring the database to the newest revision (a no-op when it is there already)."""
     asyncio.run(_upgrade(database_url))
