@@ -1,4 +1,5 @@
-"""Command line: `python -m app serve | migrate | keys | flows | webhooks | seed | export-schema`.
+"""Command line: `python -m app serve | migrate | keys | flows | webhooks | seed | export-schema |
+export-documents`.
 
 Every command that touches the database first brings it to the newest migration.
 """
@@ -114,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print or write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, help="file to write; stdout when omitted")
     export.set_defaults(handler=_export_schema)
+
+    documents = commands.add_parser(
+        "export-documents",
+        help="print or write the trusted documents (the saved operations and "
+        "PERSISTED_DOCUMENTS_FILE) as an Apollo persisted-query manifest",
+    )
+    documents.add_argument("--output", type=Path, help="file to write; stdout when omitted")
+    documents.set_defaults(handler=_export_documents)
     return parser
 
 
@@ -149,10 +158,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     address = f"http://{args.host}:{args.port}"
     if "PUBLIC_BASE_URL" not in os.environ:
         settings = replace(settings, public_base_url=address)
+    try:
+        app = create_app(settings)
+    except SettingsError as error:  # a PERSISTED_DOCUMENTS_FILE that is no manifest
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     upgrade(settings.database_url)
     key = asyncio.run(_first_key(settings))
     print(_banner(address, key), flush=True)
-    app = create_app(settings)
     # What is alive now (modules, the schema, SQLAlchemy's metadata: some 140,000 objects) lives
     # as long as the process. Frozen, it is left out of the collector's full passes, which would
     # otherwise walk all of it every few hundred requests.
@@ -365,4 +378,20 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(sdl)
     else:
         args.output.write_text(sdl, encoding="utf-8")
+    return 0
+
+
+def _export_documents(settings: Settings, args: argparse.Namespace) -> int:
+    from app.web.trusted_documents import TrustedDocuments
+
+    try:
+        trusted = TrustedDocuments.load(settings.persisted_documents_files)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    manifest = json.dumps(trusted.manifest(), indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        sys.stdout.write(manifest)
+    else:
+        args.output.write_text(manifest, encoding="utf-8")
     return 0

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.db import Reader, create_engine
 from app.migrations import head_revision
 from app.rest import rest_routes
 from app.schema import build_schema
+from app.services import notices
+from app.services.live import LiveFeed
 from app.settings import Settings
 from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
@@ -26,6 +28,8 @@ from app.web.idempotency import Idempotency
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
+from app.web.subscriptions import SubscriptionEndpoint
+from app.web.trusted_documents import TrustedDocuments
 from app.worker import Worker
 
 
@@ -36,7 +40,10 @@ def create_app(
 
     Raises:
         VerifierError: the VERIFIER setting names nothing usable (checked at start, not later).
+        SettingsError: a PERSISTED_DOCUMENTS_FILE (or a saved operation) cannot be read as
+            trusted documents.
     """
+    trusted_documents = TrustedDocuments.load(settings.persisted_documents_files)
     engine = engine or create_engine(settings.database_url)
     reader = Reader(engine)
     live_verifier = load_verifier(settings.verifier)
@@ -51,7 +58,15 @@ def create_app(
         rate_limiter=rate_limiter,
         idempotency=Idempotency(engine=engine),
         playground=playground,
+        trusted_documents=trusted_documents,
     )
+    # One poller per process for every subscriber (app.services.live).
+    feed = LiveFeed(
+        graphql.database,
+        poll_seconds=settings.subscription_poll_seconds,
+        queue_size=settings.subscription_queue_size,
+    )
+    subscriptions = SubscriptionEndpoint(graphql=graphql, feed=feed, settings=settings)
     worker = Worker(
         database=graphql.database,
         live_verifier=live_verifier,
@@ -67,14 +82,22 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop)) if run_worker else None
+        feed_task = asyncio.create_task(feed.run(stop))
+        # On Postgres, other processes' changes wake the feed at once (app.services.notices).
+        notices_task = asyncio.create_task(
+            notices.listen(settings.database_url, wake=feed.wake, stop=stop)
+        )
         try:
             yield
         finally:
             app.state.shutting_down = True
             stop.set()
+            await feed_task
+            await notices_task
             if task is not None:
                 await worker.shut_down(task)
             await rate_limiter.close()
+            await graphql.documents.close()
             await reader.close()
             await engine.dispose()
 
@@ -93,6 +116,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", subscriptions.handle),
             Route("/healthz", health_endpoint(engine), methods=["GET"]),
             Route(
                 "/readyz",
@@ -118,4 +142,8 @@ def create_app(
     # Set when the process starts to stop (by `serve` on SIGTERM/SIGINT, by the lifespan at the
     # latest): /readyz answers 503 from then on.
     app.state.shutting_down = False
+    # And the process's view of the APQ store (its cache, its clock).
+    app.state.persisted_queries = graphql.documents.persisted_queries
+    # And the live feed its subscribers share (app.services.live).
+    app.state.live_feed = feed
     return app

@@ -327,3 +327,24 @@ class WebhookDelivery(SQLModel, table=True):
     last_status: int | None = None
     last_error: str | None = Field(default=None, max_length=255)
     last_response: str | None = Field(default=None, sa_column=Column(String(), nullable=True))
+
+
+class PersistedQuery(SQLModel, table=True):
+    """A document registered through Apollo's automatic persisted queries, by the SHA-256 of its
+    text; shared by every gateway process. The table is bounded: a registration that takes it past
+    APQ_STORE_SIZE rows deletes the least recently used. `last_used` is coarse on purpose: a process
+    moves it forward at most once every few minutes per document (see `app.web.persisted_queries`),
+    so reads stay reads and eviction still sees which documents are in use."""
+
+    __tablename__ = "persisted_queries"
+    __table_args__ = (Index("ix_persisted_queries_last_used", "last_used", "sha256"),)
+
+    # Lowercase hex, as Apollo's link and Appendix A of GraphQL-over-HTTP write it.
+    sha256: str = Field(
+        sa_column=Column(
+            String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+        )
+    )
+    query: str = Field(sa_column=Column(String(), nullable=False))
+    created: datetime = _timestamp()
+    last_used: datetime = _timestamp()

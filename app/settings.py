@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 GATEWAY_ENVS = ("production", "development")
 GRAPHQL_EXECUTIONS = ("compiled", "reference")
+PERSISTED_DOCUMENT_MODES = ("allow", "only")
 
 
 class SettingsError(ValueError):
@@ -84,6 +85,26 @@ class Settings:
         webhook_test_retry_seconds: The same for test mode (WEBHOOK_TEST_RETRY_SECONDS), a few
             hours by default; WEBHOOK_RETRY_SECONDS alone sets both.
         webhook_timeout_seconds: How long one delivery attempt waits for an answer (1 to 60).
+        persisted_documents: `allow` (free-text documents run, as do trusted documents and
+            automatic persisted queries) or `only` (trusted documents alone; see
+            `app.web.documents`).
+        persisted_documents_files: Manifests of trusted documents beside the saved operations
+            (PERSISTED_DOCUMENTS_FILE, comma-separated paths): Apollo persisted-query manifests
+            or Relay `{id: text}` maps.
+        apq_store_size: Most documents the shared automatic-persisted-query store keeps, the
+            least recently used evicted past it (0 to 10,000,000; 0 turns APQ off).
+        subscription_poll_seconds: How often each process reads new events and watched
+            sessions for its subscribers (0.05 to 60).
+        subscriptions_per_connection: Most operations one WebSocket connection may run at once
+            (1 to 10,000); one more is refused with TOO_MANY_SUBSCRIPTIONS.
+        websocket_connections_per_key: Most WebSocket connections one credential may hold open in
+            one process (1 to 100,000); one more is closed with 4429.
+        websocket_init_timeout_seconds: How long a new WebSocket may wait before its
+            `connection_init` (1 to 600); past it the socket is closed with 4408.
+        websocket_ping_seconds: How often the server sends a `ping` on an idle WebSocket (1 to
+            3600); a client that has not answered the previous one by then is closed with 1013.
+        subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
+            client that stops reading past it is closed with 1013 and resumes with its cursor.
     """
 
     database_url: str
@@ -112,6 +133,15 @@ class Settings:
     webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS
     webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS
     webhook_timeout_seconds: float = 10.0
+    persisted_documents: str = "allow"
+    persisted_documents_files: tuple[Path, ...] = ()
+    apq_store_size: int = 10_000
+    subscription_poll_seconds: float = 1.0
+    subscriptions_per_connection: int = 100
+    websocket_connections_per_key: int = 100
+    websocket_init_timeout_seconds: float = 10.0
+    websocket_ping_seconds: float = 15.0
+    subscription_queue_size: int = 1000
 
     @property
     def development(self) -> bool:
@@ -158,6 +188,12 @@ class Settings:
                 raise SettingsError(
                     f"CORS_ORIGINS must be a comma-separated list of http(s) origins, got {origin!r}"
                 )
+        persisted_documents = env.get("PERSISTED_DOCUMENTS") or cls.persisted_documents
+        if persisted_documents not in PERSISTED_DOCUMENT_MODES:
+            raise SettingsError(
+                f"PERSISTED_DOCUMENTS must be one of {', '.join(PERSISTED_DOCUMENT_MODES)}, "
+                f"got {persisted_documents!r}"
+            )
         live_retries = _schedule(env, "WEBHOOK_RETRY_SECONDS")
         test_retries = _schedule(env, "WEBHOOK_TEST_RETRY_SECONDS")
         return cls(
@@ -204,6 +240,27 @@ class Settings:
             ),
             webhook_timeout_seconds=_seconds(
                 env, "WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, 1, 60
+            ),
+            persisted_documents=persisted_documents,
+            persisted_documents_files=_files(env, "PERSISTED_DOCUMENTS_FILE"),
+            apq_store_size=_count(env, "APQ_STORE_SIZE", cls.apq_store_size, 0, 10_000_000),
+            subscription_poll_seconds=_seconds(
+                env, "SUBSCRIPTION_POLL_SECONDS", cls.subscription_poll_seconds, 0.05, 60
+            ),
+            subscriptions_per_connection=_count(
+                env, "SUBSCRIPTIONS_PER_CONNECTION", cls.subscriptions_per_connection, 1, 10_000
+            ),
+            websocket_connections_per_key=_count(
+                env, "WEBSOCKET_CONNECTIONS_PER_KEY", cls.websocket_connections_per_key, 1, 100_000
+            ),
+            websocket_init_timeout_seconds=_seconds(
+                env, "WEBSOCKET_INIT_TIMEOUT_SECONDS", cls.websocket_init_timeout_seconds, 1, 600
+            ),
+            websocket_ping_seconds=_seconds(
+                env, "WEBSOCKET_PING_SECONDS", cls.websocket_ping_seconds, 1, 3600
+            ),
+            subscription_queue_size=_count(
+                env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
             ),
         )
 
@@ -263,6 +320,19 @@ def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     if len(delays) > 50 or not all(0 <= delay <= 7 * 86400 for delay in delays):
         raise SettingsError(f"{name} takes at most 50 delays of 0 to 604800 seconds, got {raw!r}")
     return delays
+
+
+def _files(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """Comma-separated paths of existing files, made absolute (relative to the working
+    directory); `""` or unset for none. A path that holds a comma cannot be named: link it."""
+    raw = env.get(name) or ""
+    paths = tuple(Path(part.strip()).resolve() for part in raw.split(",") if part.strip())
+    for path in paths:
+        if not path.is_file():
+            raise SettingsError(
+                f"{name} must name existing files (comma-separated), got {str(path)!r}"
+            )
+    return paths
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

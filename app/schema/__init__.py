@@ -1,4 +1,4 @@
-"""The Strawberry schema: types, inputs, queries and mutations over the store."""
+"""The Strawberry schema: types, inputs, queries, mutations and subscriptions over the store."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.reports import VerificationReport
 from app.schema.scalars import SCALAR_MAP
+from app.schema.subscription import Subscription
 from app.schema.types import VerificationSession
 from app.settings import Settings
 
@@ -81,6 +82,7 @@ def build_schema(settings: Settings | None = None) -> GatewaySchema:
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[VerificationSession, VerificationReport, Event],
         extensions=[limits_extension(limiter)],
         config=StrawberryConfig(

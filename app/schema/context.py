@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from app.domain.access import Principal, Scope
 from app.schema.errors import forbidden, unauthenticated
 from app.services import Database
+from app.services.live import Listener
 from app.settings import Settings
 
 CLIENT_SECRET_FORBIDDEN = (
@@ -28,6 +29,9 @@ class Context:
     # Per-request batch loaders (e.g. reports by id), so a page of sessions loads its last
     # reports in one query rather than one per row.
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Subscriptions only (over the WebSocket): the process's live feed and the connection's
+    # way out for a client that stops reading.
+    live: Listener | None = None
 
     @property
     def may_see_secrets(self) -> bool:

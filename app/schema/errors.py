@@ -7,6 +7,7 @@ Expected failures of a mutation are data: the payload's `userErrors`, each with 
     UNAUTHENTICATED         no key, or a key that is not valid (HTTP 401)
     FORBIDDEN               the key may not do this (a restricted key calling a mutation)
     BAD_USER_INPUT          arguments that do not make sense together (pagination, id lists)
+    NOT_FOUND               a subscription's object is unknown or not visible to the caller
     GRAPHQL_PARSE_FAILED    the document is not GraphQL
     GRAPHQL_VALIDATION_FAILED  the document does not fit the schema
     INTERNAL_SERVER_ERROR   a fault of ours; the detail goes to the log, never to the client
@@ -102,6 +103,10 @@ def forbidden(message: str) -> GraphQLError:
 
 def bad_user_input(message: str) -> GraphQLError:
     return _error(message, "BAD_USER_INPUT")
+
+
+def not_found(message: str) -> GraphQLError:
+    return _error(message, "NOT_FOUND")
 
 
 def is_unexpected(error: GraphQLError) -> bool:

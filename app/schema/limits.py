@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,8 +55,10 @@ from app.schema.measure import Measure, measure, page_variables
 _STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 # A cached document costs about 60 bytes per character of query text; longer texts (an ordinary
 # operation, or the full introspection query, is a few KB) are parsed and validated every time,
-# so that unique big documents cannot fill the memory through the caches.
-_CACHEABLE_LENGTH = 10_000
+# so that unique big documents cannot fill the memory through the caches. Trusted documents
+# (`QueryLimiter.trust`) are cached whatever their length: the operator chose them, and nobody
+# else can add one.
+CACHEABLE_LENGTH = 10_000
 _PARSE_LIMIT = re.compile(r"Document contains more than \d+ (tokens|comments)\. Parsing aborted\.")
 
 
@@ -132,6 +134,15 @@ class QueryLimiter:
         )
         # Measures by (query, operation, the page-size variables' values): all a measure reads.
         self._measures: OrderedDict[tuple[Any, ...], Measure] = OrderedDict()
+        self._trusted: frozenset[str] = frozenset()
+
+    def trust(self, queries: Iterable[str]) -> None:
+        """Cache these texts like short ones, however long (the trusted documents, fixed at
+        start), so that a request for one never parses or validates it again."""
+        self._trusted = frozenset(query for query in queries if len(query) > CACHEABLE_LENGTH)
+
+    def _cacheable(self, query: str) -> bool:
+        return len(query) <= CACHEABLE_LENGTH or query in self._trusted
 
     def parse(self, query: str) -> DocumentNode:
         """The document of `query`, from the cache when seen before.
@@ -139,7 +150,7 @@ class QueryLimiter:
         Raises:
             GraphQLError: TOO_MANY_TOKENS, or graphql-core's syntax error.
         """
-        if len(query) > _CACHEABLE_LENGTH:
+        if not self._cacheable(query):
             return self._parse_uncached(query)
         return self._parse(query)
 
@@ -168,7 +179,7 @@ class QueryLimiter:
             errors = self._violations(seen)
             if errors:
                 return errors
-        if len(query) > _CACHEABLE_LENGTH:
+        if not self._cacheable(query):
             return list(self._validate_document(document, schema, rules))
         return list(self._validate(query, schema, rules))
 
@@ -182,7 +193,7 @@ class QueryLimiter:
     ) -> Measure:
         """`measure`, remembered for cacheable queries: a measure depends on the document and on
         the values of its page-size variables alone."""
-        if len(query) > _CACHEABLE_LENGTH:
+        if not self._cacheable(query):
             return measure(operation, document, schema, variables, self.limits.default_page_size)
         names = sorted(self._page_variables(query))
         # Each value with its type: 1, 1.0 and True are one key, and a measure tells them apart.

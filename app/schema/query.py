@@ -63,6 +63,22 @@ def _page(
         raise bad_user_input(str(error)) from None
 
 
+def check_event_types(types: list[str] | None) -> None:
+    """An events filter's `types`: null for every type, else 1 to MAX_EVENT_TYPES of them (the
+    `events` query and subscription share the rule)."""
+    if types is None:
+        return
+    # An empty list would match no event at all; null (or no `types`) means every type.
+    if not types:
+        raise bad_user_input(
+            "`filter.types` must hold at least 1 type; omit it or pass null for every type."
+        )
+    if len(types) > MAX_EVENT_TYPES:
+        raise bad_user_input(
+            f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, got {len(types)}."
+        )
+
+
 def _session(context: Context) -> Callable[[Any], VerificationSession]:
     base_url = context.settings.public_base_url
     return lambda row: VerificationSession.from_row(row, public_base_url=base_url)
@@ -277,17 +293,7 @@ class Query:
         context = info.context
         scope = context.reader()
         page = _page(first, after, last, before, decode=decode_sequence_cursor)
-        if filter and filter.types is not None:
-            # An empty list would match no event at all; null (or no `types`) means every type.
-            if not filter.types:
-                raise bad_user_input(
-                    "`filter.types` must hold at least 1 type; omit it or pass null for every type."
-                )
-            if len(filter.types) > MAX_EVENT_TYPES:
-                raise bad_user_input(
-                    f"`filter.types` may hold at most {MAX_EVENT_TYPES} types, "
-                    f"got {len(filter.types)}."
-                )
+        check_event_types(filter.types if filter else None)
         conditions = StoredEventFilter(
             types=filter.types if filter else None,
             session_id=filter.verification_session if filter else None,

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, update
+from sqlalchemy import Boolean, ColumnElement, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -22,7 +22,7 @@ from app.domain.lifecycle import EventType
 from app.models import Event, VerificationSession, utcnow
 from app.origin import api_request
 from app.pagination import PageRequest
-from app.store import keyset, reads, webhooks
+from app.store import keyset, notices, reads, webhooks
 from app.store.keyset import Page
 
 
@@ -67,6 +67,8 @@ async def record_event(
     before: dict[str, Any] | None,
 ) -> Event:
     """Write the event for a change; `before` is the session's snapshot before it (None on create)."""
+    await lock_scope(db, account_id=session.account_id, livemode=session.livemode)
+    await notices.announce(db)
     origin = api_request.get()
     event = Event(
         id=ids.new_id(ids.EVENT),
@@ -84,6 +86,16 @@ async def record_event(
     # In the event's own transaction: an event is never committed without its deliveries.
     await webhooks.enqueue_deliveries(db, event=event)
     return event
+
+
+async def lock_scope(db: AsyncSession, *, account_id: str, livemode: bool) -> None:
+    """Serialize this transaction's event inserts with those of other transactions in the same
+    scope until it ends, so that a scope's sequences become visible in order (Postgres; SQLite
+    has one writer at a time). Why: `app.store.event_stream`."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    key = f"events:{account_id}:{int(livemode)}"
+    await db.exec(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
 RECORD = reads.Record(Event)

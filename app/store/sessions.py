@@ -31,7 +31,7 @@ from app.domain.sessions import (
 )
 from app.models import VerificationLink, VerificationSession, utcnow
 from app.pagination import PageRequest
-from app.store import keyset, reads
+from app.store import keyset, notices, reads
 from app.store.events import record_event
 from app.store.flows import get_flow
 from app.store.keyset import Page
@@ -120,6 +120,8 @@ async def update_session(
         setattr(row, _COLUMNS.get(name, name), value)
     db.add(row)
     await db.flush()
+    # An update records no event; watchers of the session are told all the same.
+    await notices.announce(db)
     return row
 
 

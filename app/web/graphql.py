@@ -4,6 +4,11 @@
     GET  /graphql?query=…       queries only; a mutation gets 405
     POST /graphql               JSON body {query, variables, operationName}; other bodies get 415
 
+Instead of `query`, a request may name a persisted document: `documentId` (a trusted document)
+or Apollo's `extensions.persistedQuery` hash, over GET as URL parameters too (see
+`app.web.documents`). Every answer to a GET says `Cache-Control: private, no-store`: it depends on
+the caller's key, so no shared cache may keep it, hashed URL or not.
+
 Responses are JSON with status 200 and an `errors` list, except: 400 for a body that is not a
 GraphQL request, 401 when no or a bad key was given for something that needs one, and, for clients
 that accept `application/graphql-response+json`, 400 when the document fails to parse or validate.
@@ -17,7 +22,7 @@ import json
 import logging
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast
@@ -39,10 +44,13 @@ from app.schema.context import Context
 from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
 from app.services import Database, accounts
 from app.settings import Settings
+from app.web.documents import DocumentError, Documents
 from app.web.idempotency import Idempotency
+from app.web.persisted_queries import PersistedQueries
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import BodyTooLarge, read_body
+from app.web.trusted_documents import TrustedDocuments
 
 logger = logging.getLogger("app.graphql")
 
@@ -59,6 +67,7 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # is refused at the door, as the json module, graphql-core and the idempotency fingerprint all
 # recurse per level and would hit the interpreter's recursion limit (a 500) near 1,000 levels.
 MAX_JSON_DEPTH = 64
+_GET_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Authorization, Accept"}
 
 
 class RequestError(Exception):
@@ -85,34 +94,56 @@ class GraphQLEndpoint:
         rate_limiter: RateLimiter,
         idempotency: Idempotency,
         playground: Playground,
+        trusted_documents: TrustedDocuments,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.database = Database(engine=engine, reader=reader)
+        # Trusted documents stay parsed and validated however long they are.
+        schema.limiter.trust(trusted_documents.bodies())
+        self.documents = Documents(
+            trusted=trusted_documents,
+            persisted_queries=PersistedQueries(
+                database=self.database, store_size=settings.apq_store_size
+            ),
+            limiter=schema.limiter,
+            only=settings.persisted_documents == "only",
+            development=settings.development,
+        )
         self.live_verifier_available = live_verifier_available
         self.rate_limiter = rate_limiter
         self.idempotency = idempotency
         self.playground = playground
 
     async def handle(self, request: Request) -> Response:
+        if request.method != "GET":
+            return await self._handle(request)
+        if _wants_html(request) and not _DOCUMENT_PARAMETERS.intersection(request.query_params):
+            return self.playground.page()
+        response = await self._handle(request)
+        response.headers.update(_GET_HEADERS)
+        return response
+
+    async def _handle(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
         # Clients send the same few Accept headers; a long one is worked out every time.
         media_type = (
             _cached_media_type(accept) if len(accept) <= 256 else _response_media_type(accept)
         )
         try:
-            if (
-                request.method == "GET"
-                and _wants_html(request)
-                and "query" not in request.query_params
-            ):
-                return self.playground.page()
-            query, variables, operation_name = await _read_request(
-                request, self.settings.max_body_bytes
-            )
+            fields = await _read_request(request, self.settings.max_body_bytes)
+            variables, operation_name = fields.variables, fields.operation_name
             principal = await self._principal(request)
             if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
                 return limited
+            resolved = await self.documents.resolve(
+                query=fields.query, document_id=fields.document_id, extensions=fields.extensions
+            )
+            query = resolved.query
+            if resolved.register is not None and self._admits(
+                query, operation_name, variables, request.method
+            ):
+                await self.documents.register(resolved.register, query)
 
             api_request.set(
                 ApiRequest(
@@ -138,6 +169,38 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             headers = {"Allow": "POST"} if error.status == 405 else None
             return _json(body, error.status, media_type, headers)
+        except DocumentError as error:
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            status = error.status or (400 if media_type == GRAPHQL_RESPONSE else 200)
+            return _json(body, status, media_type)
+
+    def _admits(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        method: str,
+    ) -> bool:
+        """Whether an APQ document may be stored: it parses, passes the limits and validates
+        (all cached by text, so the execution that follows reuses them), and over GET its
+        operation is a query (a mutation will be refused with 405)."""
+        limiter = self.schema.limiter
+        try:
+            document = limiter.parse(query)
+        except GraphQLError:
+            return False
+        if method == "GET":
+            operation = get_operation_ast(document, operation_name)
+            if operation is None or operation.operation != OperationType.QUERY:
+                return False
+        return not limiter.check(
+            query=query,
+            document=document,
+            schema=self.schema._schema,
+            rules=_VALIDATION_RULES,
+            operation_name=operation_name,
+            variables=variables or {},
+        )
 
     async def _principal(self, request: Request) -> Principal | None:
         header = request.headers.get("authorization")
@@ -314,18 +377,36 @@ def _request_error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-async def _read_request(
-    request: Request, max_body_bytes: int
-) -> tuple[str, dict[str, Any] | None, str | None]:
+class _Fields(NamedTuple):
+    """A request's parameters, their JSON types checked; the document is not chosen yet."""
+
+    query: object
+    document_id: object
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+# URL parameters that name a document: a GET with none of them, from a browser, is the playground.
+_DOCUMENT_PARAMETERS = frozenset({"query", "documentId", "extensions"})
+
+
+async def _read_request(request: Request, max_body_bytes: int) -> _Fields:
     if request.method == "GET":
         params = request.query_params
         variables = (
             _json_object(params.get("variables"), "variables") if "variables" in params else None
         )
-        if "extensions" in params:
-            # Checked like `variables` (the spec's request has it as a map), then unused.
-            _json_object(params.get("extensions"), "extensions")
-        return _query(params.get("query")), variables, params.get("operationName")
+        extensions = (
+            _json_object(params.get("extensions"), "extensions") if "extensions" in params else None
+        )
+        return _Fields(
+            params.get("query"),
+            params.get("documentId"),
+            variables,
+            params.get("operationName"),
+            extensions,
+        )
     if request.method != "POST":
         raise RequestError(405, "GraphQL accepts GET and POST only.", "METHOD_NOT_ALLOWED")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -359,7 +440,7 @@ async def _read_request(
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be a JSON object.")
-    return _query(data.get("query")), variables, operation_name
+    return _Fields(data.get("query"), data.get("documentId"), variables, operation_name, extensions)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -371,12 +452,6 @@ async def _body(request: Request, limit: int) -> bytes:
             f"The request body is larger than {limit} bytes (MAX_BODY_BYTES).",
             "PAYLOAD_TOO_LARGE",
         ) from None
-
-
-def _query(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RequestError(400, "The request must carry a GraphQL document in `query`.")
-    return value
 
 
 def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:

@@ -7,11 +7,12 @@ then, with the gateway running:
     GATEWAY_URL=http://127.0.0.1:8000/graphql GATEWAY_KEY=sk_test_... \\
         python clients/python/example.py
 
-The generated package needs only httpx and pydantic.
+The generated package needs only httpx and pydantic (and `websockets` for subscriptions).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from gateway_client import (
@@ -23,16 +24,18 @@ from gateway_client import (
 )
 
 
-def main() -> None:
+async def main() -> None:
     url = os.environ["GATEWAY_URL"]
     key = os.environ["GATEWAY_KEY"]
-    with Client(url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+    async with Client(url=url, headers={"Authorization": f"Bearer {key}"}) as client:
         # Each saved operation is a method; its input and result are pydantic models.
-        payload = client.create_verification_session(
-            CreateVerificationSessionInput(
-                type_=VerificationSessionType.DOCUMENT,
-                client_reference_id="user_42",
-                metadata={"order": "1001"},
+        payload = (
+            await client.create_verification_session(
+                CreateVerificationSessionInput(
+                    type_=VerificationSessionType.DOCUMENT,
+                    client_reference_id="user_42",
+                    metadata={"order": "1001"},
+                )
             )
         ).create_verification_session
         if payload.user_errors:
@@ -44,13 +47,15 @@ def main() -> None:
             print(f"created {session.id} at {session.created:%Y-%m-%d %H:%M:%S %Z}")
             print(f"  send the user to {session.url}")
 
-        fetched = client.get_verification_session(session.id).verification_session
+        fetched = (await client.get_verification_session(session.id)).verification_session
         assert fetched is not None  # null when the id is unknown to this key's account
         print(f"fetched {fetched.id}: {fetched.status.value}, metadata {fetched.metadata}")
 
-        waiting = client.list_verification_sessions(
-            first=5,
-            filter_=VerificationSessionFilter(status=VerificationSessionStatus.REQUIRES_INPUT),
+        waiting = (
+            await client.list_verification_sessions(
+                first=5,
+                filter_=VerificationSessionFilter(status=VerificationSessionStatus.REQUIRES_INPUT),
+            )
         ).verification_sessions
         print(f"{waiting.total_count} session(s) waiting for input, newest first:")
         for edge in waiting.edges:
@@ -59,4 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -10,6 +10,8 @@ once per test session into a temporary copy of the tree, so the checkout is left
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import importlib
 import json
 import re
@@ -18,7 +20,7 @@ import sys
 import tomllib
 import typing
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -37,15 +39,18 @@ from graphql import (
 )
 
 from tests.clients.conftest import ROOT, run_tool
-from tests.conftest import Api
+from tests.conftest import Api, run
 
 PYTHON_CLIENT = ROOT / "clients" / "python"
 OPERATIONS = ROOT / "playground" / "operations"
 CODEGEN = ROOT / ".venv-codegen" / "bin" / "ariadne-codegen"
 PACKAGE = "gateway_client"
+# The saved operations that are subscriptions.
+SUBSCRIPTIONS = {"WatchVerificationSession"}
 PLACEHOLDER = "vs_REPLACE_WITH_AN_ID_FROM_CREATE"
-# What the generated package may import besides the standard library and itself.
-RUNTIME_DEPENDENCIES = {"httpx", "pydantic", "pydantic_core"}
+# What the generated package may import besides the standard library and itself; `websockets`
+# only inside a guard, for subscriptions.
+RUNTIME_DEPENDENCIES = {"httpx", "pydantic", "pydantic_core", "websockets"}
 MAKE_CODEGEN_VENV = (
     "python3 -m venv .venv-codegen && "
     ".venv-codegen/bin/pip install -r clients/python/requirements.txt"
@@ -121,13 +126,15 @@ def gateway_client(generated_tree: Path) -> Iterator[ModuleType]:
             del sys.modules[name]
 
 
-@pytest.fixture
-def client(api: Api, gateway_client: ModuleType) -> Iterator[Any]:
-    """The generated client, authenticated as the test's account."""
-    with gateway_client.Client(
-        url=f"{api.server.base_url}/graphql", headers={"Authorization": f"Bearer {api.key}"}
-    ) as instance:
-        yield instance
+def client_of(api: Api, gateway_client: ModuleType, key: str | None = None) -> Any:
+    """The generated (asyncio) client, authenticated as the test's account, or with `key`."""
+    bearer = f"Bearer {key or api.key}"
+    return gateway_client.Client(
+        url=f"{api.server.base_url}/graphql",
+        headers={"Authorization": bearer},
+        ws_url=api.server.base_url.replace("http", "ws", 1) + "/graphql",
+        ws_connection_init_payload={"Authorization": bearer},
+    )
 
 
 def test_the_client_has_a_typed_method_for_every_saved_operation(
@@ -144,10 +151,12 @@ def test_the_client_has_a_typed_method_for_every_saved_operation(
         if callable(value) and not name.startswith("_")
     }
     assert methods == {snake_case(name) for name in names}
-    # ... returning the operation's own result model
+    # ... returning the operation's own result model (a stream of them for a subscription)
     for name in names:
         hints = typing.get_type_hints(getattr(client_class, snake_case(name)))
-        assert hints["return"] is getattr(gateway_client, name), name
+        model = getattr(gateway_client, name)
+        expected = AsyncIterator[model] if name in SUBSCRIPTIONS else model
+        assert hints["return"] == expected, name
 
 
 def test_every_custom_scalar_of_the_schema_is_mapped_to_a_python_type() -> None:
@@ -224,148 +233,205 @@ def test_the_generated_package_needs_only_httpx_and_pydantic(generated_tree: Pat
 
 
 def test_the_client_drives_a_session_against_a_live_server(
-    client: Any, gateway_client: ModuleType
+    api: Api, gateway_client: ModuleType
 ) -> None:
     g = gateway_client
-    # when: a session is created with the saved operation's variables
-    created_payload = client.create_verification_session(
-        g.CreateVerificationSessionInput.model_validate(
-            saved_variables("CreateVerificationSession")["input"]
+
+    async def scenario() -> None:
+        async with client_of(api, g) as client:
+            await drive(client)
+
+    async def drive(client: Any) -> None:
+        # when: a session is created with the saved operation's variables
+        created_payload = (
+            await client.create_verification_session(
+                g.CreateVerificationSessionInput.model_validate(
+                    saved_variables("CreateVerificationSession")["input"]
+                )
+            )
+        ).create_verification_session
+        # then: the result is typed, enums as enums and `created` as an aware datetime
+        assert created_payload.user_errors == []
+        created = created_payload.verification_session
+        assert created is not None
+        assert created.id.startswith("vs_")
+        assert created.status is g.VerificationSessionStatus.REQUIRES_INPUT
+        assert created.type_ is g.VerificationSessionType.DOCUMENT
+        assert isinstance(created.created, datetime)
+        assert created.created.utcoffset() == UTC.utcoffset(None)
+        assert abs((datetime.now(UTC) - created.created).total_seconds()) < 60
+        assert created.metadata == {"order": "1001"}
+        assert created.client_secret and created.url
+        assert created.options.document.require_matching_selfie is True
+        assert set(created.options.document.allowed_types) == {
+            g.DocumentType.PASSPORT,
+            g.DocumentType.ID_CARD,
+        }
+
+        # when: it is fetched back by id
+        fetched = (await client.get_verification_session(created.id)).verification_session
+        # then: the same session comes back, `created` to the microsecond
+        assert fetched is not None
+        assert (fetched.id, fetched.status, fetched.created) == (
+            created.id,
+            g.VerificationSessionStatus.REQUIRES_INPUT,
+            created.created,
         )
-    ).create_verification_session
-    # then: the result is typed, enums as enums and `created` as an aware datetime
-    assert created_payload.user_errors == []
-    created = created_payload.verification_session
-    assert created is not None
-    assert created.id.startswith("vs_")
-    assert created.status is g.VerificationSessionStatus.REQUIRES_INPUT
-    assert created.type_ is g.VerificationSessionType.DOCUMENT
-    assert isinstance(created.created, datetime)
-    assert created.created.utcoffset() == UTC.utcoffset(None)
-    assert abs((datetime.now(UTC) - created.created).total_seconds()) < 60
-    assert created.metadata == {"order": "1001"}
-    assert created.client_secret and created.url
-    assert created.options.document.require_matching_selfie is True
-    assert set(created.options.document.allowed_types) == {
-        g.DocumentType.PASSPORT,
-        g.DocumentType.ID_CARD,
-    }
+        assert fetched.object_ == "identity.verification_session"
+        assert fetched.livemode is False
+        assert fetched.client_reference_id == "user_42"
+        assert fetched.provided_details.email == "jenny@example.com"
+        assert fetched.last_error is None and fetched.redaction is None
+        missing = await client.get_verification_session("vs_" + "0" * 24)
+        assert missing.verification_session is None
 
-    # when: it is fetched back by id
-    fetched = client.get_verification_session(created.id).verification_session
-    # then: the same session comes back, `created` to the microsecond
-    assert fetched is not None
-    assert (fetched.id, fetched.status, fetched.created) == (
-        created.id,
-        g.VerificationSessionStatus.REQUIRES_INPUT,
-        created.created,
-    )
-    assert fetched.object_ == "identity.verification_session"
-    assert fetched.livemode is False
-    assert fetched.client_reference_id == "user_42"
-    assert fetched.provided_details.email == "jenny@example.com"
-    assert fetched.last_error is None and fetched.redaction is None
-    assert client.get_verification_session("vs_" + "0" * 24).verification_session is None
-
-    # when: it is updated with the saved operation's variables ("" removes a key)
-    updated_payload = client.update_verification_session(
-        g.UpdateVerificationSessionInput.model_validate(
-            saved_variables("UpdateVerificationSession", created.id)["input"]
+        # when: it is updated with the saved operation's variables ("" removes a key)
+        updated_payload = (
+            await client.update_verification_session(
+                g.UpdateVerificationSessionInput.model_validate(
+                    saved_variables("UpdateVerificationSession", created.id)["input"]
+                )
+            )
+        ).update_verification_session
+        # then: the change is in the typed result
+        assert updated_payload.user_errors == []
+        updated = updated_payload.verification_session
+        assert (updated.id, updated.type_, updated.metadata) == (
+            created.id,
+            g.VerificationSessionType.ID_NUMBER,
+            {"plan": "pro"},
         )
-    ).update_verification_session
-    # then: the change is in the typed result
-    assert updated_payload.user_errors == []
-    updated = updated_payload.verification_session
-    assert (updated.id, updated.type_, updated.metadata) == (
-        created.id,
-        g.VerificationSessionType.ID_NUMBER,
-        {"plan": "pro"},
-    )
 
-    # given: a second session, canceled
-    other = client.create_verification_session(
-        g.CreateVerificationSessionInput(
-            type_=g.VerificationSessionType.DOCUMENT, client_reference_id="user_43"
+        # given: a second session, canceled
+        other = (
+            await client.create_verification_session(
+                g.CreateVerificationSessionInput(
+                    type_=g.VerificationSessionType.DOCUMENT, client_reference_id="user_43"
+                )
+            )
+        ).create_verification_session.verification_session
+        canceled_payload = (
+            await client.cancel_verification_session(g.CancelVerificationSessionInput(id=other.id))
+        ).cancel_verification_session
+        assert canceled_payload.user_errors == []
+        canceled = canceled_payload.verification_session
+        assert (canceled.id, canceled.status) == (other.id, g.VerificationSessionStatus.CANCELED)
+        assert canceled.client_secret is None and canceled.url is None
+
+        # when: sessions are listed with filters, a datetime from the API passed back as a bound
+        async def listed(**filters: Any) -> list[tuple[str, Any]]:
+            page = (
+                await client.list_verification_sessions(
+                    first=10, filter_=g.VerificationSessionFilter(**filters)
+                )
+            ).verification_sessions
+            assert page.total_count == len(page.edges)
+            assert all(isinstance(edge.node.created, datetime) for edge in page.edges)
+            return [(edge.node.id, edge.node.status) for edge in page.edges]
+
+        # then: each filter keeps only what it should
+        waiting = g.VerificationSessionStatus.REQUIRES_INPUT
+        assert await listed(status=waiting) == [(created.id, waiting)]
+        assert await listed(status=g.VerificationSessionStatus.CANCELED) == [
+            (other.id, g.VerificationSessionStatus.CANCELED)
+        ]
+        assert await listed(created=g.DateTimeFilter(gte=created.created)) == [
+            (other.id, g.VerificationSessionStatus.CANCELED),
+            (created.id, waiting),
+        ]
+        assert await listed(created=g.DateTimeFilter(gt=created.created)) == [
+            (other.id, g.VerificationSessionStatus.CANCELED)
+        ]
+        assert await listed(client_reference_id="user_42") == [(created.id, waiting)]
+
+        # when: the first session is refetched as a node
+        node = (await client.node(created.id)).node
+        # then: the union member is the VerificationSession model
+        assert isinstance(node, g.NodeNodeVerificationSession)
+        assert (node.typename__, node.id, node.status, node.created) == (
+            "VerificationSession",
+            created.id,
+            waiting,
+            created.created,
         )
-    ).create_verification_session.verification_session
-    canceled_payload = client.cancel_verification_session(
-        g.CancelVerificationSessionInput(id=other.id)
-    ).cancel_verification_session
-    assert canceled_payload.user_errors == []
-    canceled = canceled_payload.verification_session
-    assert (canceled.id, canceled.status) == (other.id, g.VerificationSessionStatus.CANCELED)
-    assert canceled.client_secret is None and canceled.url is None
+        assert (await client.node("vs_" + "0" * 24)).node is None
 
-    # when: sessions are listed with filters, a datetime read from the API passed back as a bound
-    def listed(**filters: Any) -> list[tuple[str, Any]]:
-        page = client.list_verification_sessions(
-            first=10, filter_=g.VerificationSessionFilter(**filters)
-        ).verification_sessions
-        assert page.total_count == len(page.edges)
-        assert all(isinstance(edge.node.created, datetime) for edge in page.edges)
-        return [(edge.node.id, edge.node.status) for edge in page.edges]
-
-    # then: each filter keeps only what it should
-    waiting = g.VerificationSessionStatus.REQUIRES_INPUT
-    assert listed(status=waiting) == [(created.id, waiting)]
-    assert listed(status=g.VerificationSessionStatus.CANCELED) == [
-        (other.id, g.VerificationSessionStatus.CANCELED)
-    ]
-    assert listed(created=g.DateTimeFilter(gte=created.created)) == [
-        (other.id, g.VerificationSessionStatus.CANCELED),
-        (created.id, waiting),
-    ]
-    assert listed(created=g.DateTimeFilter(gt=created.created)) == [
-        (other.id, g.VerificationSessionStatus.CANCELED)
-    ]
-    assert listed(client_reference_id="user_42") == [(created.id, waiting)]
-
-    # when: the first session is refetched as a node
-    node = client.node(created.id).node
-    # then: the union member is the VerificationSession model
-    assert isinstance(node, g.NodeNodeVerificationSession)
-    assert (node.typename__, node.id, node.status, node.created) == (
-        "VerificationSession",
-        created.id,
-        waiting,
-        created.created,
-    )
-    assert client.node("vs_" + "0" * 24).node is None
+    run(scenario())
 
 
 def test_user_errors_are_data_and_a_bad_key_is_the_clients_http_error(
-    api: Api, client: Any, gateway_client: ModuleType
+    api: Api, gateway_client: ModuleType
 ) -> None:
     g = gateway_client
-    session = client.create_verification_session(
-        g.CreateVerificationSessionInput(type_=g.VerificationSessionType.DOCUMENT)
-    ).create_verification_session.verification_session
-    # when: metadata with a key over 40 characters is set
-    long_key = "k" * 41
-    payload = client.update_verification_session(
-        g.UpdateVerificationSessionInput(id=session.id, metadata={long_key: "v"})
-    ).update_verification_session
-    # then: it comes back as data, a typed userError naming the field, and nothing changed
-    assert payload.verification_session is None
-    assert len(payload.user_errors) == 1
-    error = payload.user_errors[0]
-    assert error.code is g.UserErrorCode.PARAMETER_INVALID
-    assert error.field == ["metadata", long_key]
-    assert "40" in error.message
-    assert client.get_verification_session(session.id).verification_session.metadata == {}
 
-    # when: a request is sent with a key that is not valid
-    with (
-        g.Client(
-            url=f"{api.server.base_url}/graphql",
-            headers={"Authorization": "Bearer sk_test_not_a_real_key"},
-        ) as stranger,
-        pytest.raises(g.GraphQLClientHttpError) as raised,
-    ):
-        stranger.get_verification_session(session.id)
-    # then: the client raises its HTTP error with the 401
-    assert raised.value.status_code == 401
-    assert raised.value.response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async def scenario() -> None:
+        async with client_of(api, g) as client:
+            session = (
+                await client.create_verification_session(
+                    g.CreateVerificationSessionInput(type_=g.VerificationSessionType.DOCUMENT)
+                )
+            ).create_verification_session.verification_session
+            # when: metadata with a key over 40 characters is set
+            long_key = "k" * 41
+            payload = (
+                await client.update_verification_session(
+                    g.UpdateVerificationSessionInput(id=session.id, metadata={long_key: "v"})
+                )
+            ).update_verification_session
+            # then: it comes back as data, a typed userError naming the field, nothing changed
+            assert payload.verification_session is None
+            assert len(payload.user_errors) == 1
+            error = payload.user_errors[0]
+            assert error.code is g.UserErrorCode.PARAMETER_INVALID
+            assert error.field == ["metadata", long_key]
+            assert "40" in error.message
+            again = await client.get_verification_session(session.id)
+            assert again.verification_session.metadata == {}
+        # when: a request is sent with a key that is not valid
+        async with client_of(api, g, key="sk_test_not_a_real_key") as stranger:
+            with pytest.raises(g.GraphQLClientHttpError) as raised:
+                await stranger.get_verification_session(session.id)
+        # then: the client raises its HTTP error with the 401
+        assert raised.value.status_code == 401
+        body = raised.value.response.json()
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+    run(scenario())
+
+
+def test_the_client_watches_a_session_over_the_websocket(
+    api: Api, gateway_client: ModuleType
+) -> None:
+    g = gateway_client
+
+    async def scenario() -> list[Any]:
+        async with client_of(api, g) as client:
+            made = (
+                await client.create_verification_session(
+                    g.CreateVerificationSessionInput(type_=g.VerificationSessionType.DOCUMENT)
+                )
+            ).create_verification_session.verification_session
+            seen = []
+            # Closed in this loop when done, so the socket's own tasks end with it.
+            async with contextlib.aclosing(client.watch_verification_session(made.id)) as updates:
+                async for update in updates:
+                    seen.append(update.verification_session)
+                    if len(seen) == 2:
+                        break
+                    # when: it is canceled while watched
+                    await client.cancel_verification_session(
+                        g.CancelVerificationSessionInput(id=made.id)
+                    )
+        # The socket's transport closes on a later turn of the loop than its close handshake.
+        await asyncio.sleep(0.1)
+        return seen
+
+    seen = run(scenario())
+    # then: the session as it was, then as the cancel left it, as typed models
+    assert [session.status for session in seen] == [
+        g.VerificationSessionStatus.REQUIRES_INPUT,
+        g.VerificationSessionStatus.CANCELED,
+    ]
 
 
 def test_the_example_runs_against_a_live_server(api: Api, generated_tree: Path) -> None:
