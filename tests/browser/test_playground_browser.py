@@ -3,7 +3,9 @@
 Loads GraphiQL from a live server, with every file from that server (no internet), opens the
 saved operations as tabs, runs the first one with a test key typed into the page, and sees the
 new session in the response pane; and shows that no key typed into the page, in the key box or
-in a tab's Headers pane, is kept in the browser. A screenshot is kept in test-artifacts/.
+in a tab's Headers pane, is kept in the browser. The first tab's variables show no false error,
+and the watch tab runs its subscription over the WebSocket, seeing a change made elsewhere.
+Screenshots are kept in test-artifacts/.
 
 Selenium is given the driver and browser paths, so it never looks for or downloads a browser.
 """
@@ -27,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from app.web.playground import Playground
 from tests.conftest import Api
+from tests.helpers import CANCEL
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -47,6 +50,10 @@ WAIT_SECONDS = 20
 
 # What the browser kept for the page's origin: Web Storage of both kinds, cookies, and the names
 # of its IndexedDB databases.
+CREATE_ID = """
+mutation { createVerificationSession(input: {type: DOCUMENT}) { verificationSession { id } } }
+"""
+
 KEPT = """
 const done = arguments[arguments.length - 1];
 const dump = (storage) => Object.keys(storage).map((key) => key + "=" + storage.getItem(key));
@@ -194,3 +201,112 @@ def test_playground_keeps_no_key_in_the_browser(browser: webdriver.Chrome, api: 
     assert header_key not in kept
     # and the reloaded page's key box is empty
     assert browser.find_element(By.ID, "test-key").get_attribute("value") == ""
+
+
+# The variables editor's lint, run now: the messages it gives and the error marks on the page.
+VARIABLE_CHECKS = """
+const editor = [...document.querySelectorAll('#graphiql .CodeMirror')]
+  .map((element) => element.CodeMirror)
+  .find((candidate) => candidate.getOption('mode') === 'graphql-variables');
+if (arguments[0] !== null) editor.setValue(arguments[0]);
+const state = editor.state.lint;
+if (!state.linterOptions.variableToType) return null;  // the schema or operation is not read yet
+editor.performLint();
+const lint = state.options.getAnnotations || editor.getHelper({line: 0, ch: 0}, 'lint');
+return {
+  messages: lint(editor.getValue(), state.linterOptions, editor).map((found) => found.message),
+  marks: editor.getWrapperElement().querySelectorAll('.CodeMirror-lint-mark-error').length,
+};
+"""
+
+
+def variable_checks(driver: webdriver.Chrome, text: str | None = None) -> dict[str, Any]:
+    checks: dict[str, Any] = wait_for(
+        driver, lambda d: d.execute_script(VARIABLE_CHECKS, text), "the variables editor's checks"
+    )
+    return checks
+
+
+def test_first_tab_variables_show_no_false_error(browser: webdriver.Chrome, api: Api) -> None:
+    # given: a newcomer's first visit (no tabs kept from an earlier one)
+    open_playground(browser, api.server.base_url)
+    browser.execute_script("localStorage.clear()")
+    open_playground(browser, api.server.base_url)
+    variables = editor_text(browser, ".graphiql-editor-tool")
+    assert '"metadata": { "order": "1001" }' in variables
+    # when / then: the create tab's own variables pass the editor's checks, marking nothing
+    assert variable_checks(browser) == {"messages": [], "marks": 0}
+
+    # and: the checks still run, and know Metadata's shape: string values in an object
+    wrong = json.loads(variables)
+    wrong["input"]["metadata"] = {"order": 1001}
+    wrong["input"]["clientReferenceId"] = 42
+    checks = variable_checks(browser, json.dumps(wrong, indent=2))
+    assert checks == {"messages": ['Expected value of type "String".'] * 2, "marks": 2}
+    wrong["input"]["clientReferenceId"] = "user_42"
+    wrong["input"]["metadata"] = "order=1001"
+    checks = variable_checks(browser, json.dumps(wrong, indent=2))
+    assert checks == {"messages": ['Type "Metadata" must be an Object.'], "marks": 1}
+
+
+def test_playground_watches_a_session_over_the_websocket(
+    browser: webdriver.Chrome, api: Api
+) -> None:
+    # given: a session, and the playground with the test key typed in
+    created = api.gql(CREATE_ID)["createVerificationSession"]["verificationSession"]
+    session_id = created["id"]
+    open_playground(browser, api.server.base_url)
+    browser.get_log("browser")  # only this test's messages below
+    browser.find_element(By.ID, "test-key").send_keys(api.key)
+    # when: the saved watch tab runs with that session's id
+    [tab] = [
+        tab
+        for tab in browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab")
+        if tab.text == "WatchVerificationSession"
+    ]
+    tab.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(
+        browser,
+        lambda d: (
+            "subscription WatchVerificationSession" in editor_text(d, ".graphiql-query-editor")
+        ),
+        "the watch tab",
+    )
+    browser.execute_script(
+        "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) "
+        ".CodeMirror').CodeMirror.setValue(arguments[0])",
+        json.dumps({"id": session_id}),
+    )
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+    # then: the session's state arrives in the response pane
+    first = wait_for(browser, lambda d: response_of(d, session_id), "the first message")
+    assert first["data"]["verificationSession"]["status"] == "REQUIRES_INPUT"
+    # and: a change made elsewhere arrives while the subscription runs
+    canceled = api.gql(CANCEL, {"id": session_id})["cancelVerificationSession"]
+    assert canceled["userErrors"] == []
+    message = wait_for(
+        browser,
+        lambda d: (
+            (found := response_of(d, session_id))
+            and found["data"]["verificationSession"]["status"] == "CANCELED"
+            and found
+        ),
+        "the canceled session",
+    )
+    assert message["data"]["verificationSession"]["id"] == session_id
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "playground-subscription.png"))
+    # when: the run is stopped
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+    # then: nothing went wrong on the page (a refused socket or a CSP violation is SEVERE)
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+
+
+def response_of(driver: webdriver.Chrome, session_id: str) -> dict[str, Any] | None:
+    """The response pane's JSON once it shows `session_id`, else None."""
+    text = editor_text(driver, ".graphiql-response")
+    if session_id not in text:
+        return None
+    result: dict[str, Any] = json.loads(text)
+    return result

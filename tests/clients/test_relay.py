@@ -1,12 +1,14 @@
 """Relay against schema.graphql and a live gateway: relay-compiler compiles the fragments of
 clients/relay/src (a connection with @connection, @refetchable on Query and on a Node type,
-@prependNode on create), and clients/relay/page.mjs runs the generated artifacts on relay-runtime,
-paging through every session of an account into one merged connection.
+@prependNode on create, a subscription), clients/relay/page.mjs runs the generated artifacts on
+relay-runtime, paging through every session of an account into one merged connection, and
+clients/relay/subscribe.mjs watches a session with requestSubscription over graphql-ws.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ ARTIFACTS = {
     "SessionsListPaginationQuery",
     "SessionsListQuery",
     "SessionsList_query",
+    "WatchSessionSubscription",
 }
 
 # Loads every generated artifact (CommonJS, see src/__generated__/package.json) and prints them as
@@ -99,6 +102,7 @@ def test_relay_compiler_generates_the_artifacts(compiled: dict[str, Any]) -> Non
         "SessionRowRefetchQuery",
         "SessionsListPaginationQuery",
         "SessionsListQuery",
+        "WatchSessionSubscription",
     }
     for name, operation in operations.items():
         assert operation["params"]["name"] == name
@@ -141,6 +145,12 @@ def test_relay_compiler_generates_the_artifacts(compiled: dict[str, Any]) -> Non
     assert edge_type == compiled["edgeType"] == "VerificationSessionEdge"
     assert "connections" not in mutation["params"]["text"]
 
+    # The subscription spreads the row fragment, so its messages update what rows read.
+    watch = artifacts["WatchSessionSubscription"]["params"]
+    assert watch["operationKind"] == "subscription"
+    assert "verificationSession(id: $id) {" in watch["text"]
+    assert "fragment SessionRow_session on VerificationSession" in watch["text"]
+
 
 def test_relay_compiler_rejects_an_unknown_field(tmp_path: Path) -> None:
     """The same sources and config, copied: they compile, and adding a fragment that selects a
@@ -177,3 +187,24 @@ def test_relay_runtime_pages_through_every_session(compiled: dict[str, Any], api
     # What the script did is on the server too: the account has exactly those sessions.
     count = api.gql("{ verificationSessions(first: 0) { totalCount } }")
     assert count == {"verificationSessions": {"totalCount": 23}}
+
+
+STATUS = """
+query Status($id: ID!) { verificationSession(id: $id) { status metadata } }
+"""
+
+
+def test_relay_runtime_subscription_updates_the_store(compiled: dict[str, Any], api: Api) -> None:
+    # when: relay-runtime watches a new session over graphql-ws while mutations change it
+    result = run_node(RELAY / "subscribe.mjs", url=api.server.base_url, key=api.key)
+    # then: its checks passed, each change reaching the store
+    match = re.search(
+        r"relay requestSubscription: (vs_\w+) went REQUIRES_INPUT -> CANCELED in the store",
+        result.stdout,
+    )
+    assert match, result.stdout
+    # and: the gateway holds the session as the subscription last showed it
+    assert api.gql(STATUS, {"id": match[1]})["verificationSession"] == {
+        "status": "CANCELED",
+        "metadata": {"order": "1001"},
+    }
