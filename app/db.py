@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -87,14 +88,34 @@ def write_options() -> dict[str, Any]:
 
 @asynccontextmanager
 async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    async with (
-        AsyncSession(
-            engine.execution_options(**write_options()), expire_on_commit=False
-        ) as session,
-        session.begin(),
-    ):
-        yield session
+    """One write transaction: committed when the block ends, rolled back if it raises. After a
+    commit whose work asked for it (`call_after_commit`), the engine's `on_commit` callbacks run."""
+    async with AsyncSession(
+        engine.execution_options(**write_options()), expire_on_commit=False
+    ) as session:
+        async with session.begin():
+            yield session
+        if session.info.pop(_AFTER_COMMIT, False):
+            for callback in _ON_COMMIT.get(engine, ()):
+                callback()
+
+
+_AFTER_COMMIT = "call_after_commit"
+_ON_COMMIT: weakref.WeakKeyDictionary[AsyncEngine, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def on_commit(engine: AsyncEngine, callback: Callable[[], None]) -> None:
+    """Run `callback` (quick, and not raising) after each write transaction on `engine` that
+    called `call_after_commit`."""
+    _ON_COMMIT.setdefault(engine, []).append(callback)
+
+
+def call_after_commit(db: AsyncSession) -> None:
+    """Ask for the engine's `on_commit` callbacks once this transaction has committed (not if
+    it rolls back)."""
+    db.info[_AFTER_COMMIT] = True
 
 
 class Query:

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from app.db import Reader, create_engine
+from app.db import Reader, create_engine, on_commit
 from app.migrations import head_revision
 from app.rest import rest_routes
 from app.schema import build_schema
@@ -66,6 +66,13 @@ def create_app(
         poll_seconds=settings.subscription_poll_seconds,
         queue_size=settings.subscription_queue_size,
     )
+    redis_notices = (
+        notices.RedisNotices(settings.redis_url, key_prefix=settings.redis_key_prefix)
+        if settings.redis_url is not None
+        else None
+    )
+    if redis_notices is not None:
+        on_commit(engine, redis_notices.publish_soon)
     subscriptions = SubscriptionEndpoint(graphql=graphql, feed=feed, settings=settings)
     worker = Worker(
         database=graphql.database,
@@ -83,9 +90,15 @@ def create_app(
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop)) if run_worker else None
         feed_task = asyncio.create_task(feed.run(stop))
-        # On Postgres, other processes' changes wake the feed at once (app.services.notices).
+        # Other processes' changes wake the feed at once (app.services.notices): Postgres's
+        # NOTIFY, and Redis pub/sub when REDIS_URL is set.
         notices_task = asyncio.create_task(
             notices.listen(settings.database_url, wake=feed.wake, stop=stop)
+        )
+        redis_task = (
+            asyncio.create_task(redis_notices.listen(wake=feed.wake, stop=stop))
+            if redis_notices is not None
+            else None
         )
         try:
             yield
@@ -94,6 +107,9 @@ def create_app(
             stop.set()
             await feed_task
             await notices_task
+            if redis_notices is not None and redis_task is not None:
+                await redis_task
+                await redis_notices.close()
             if task is not None:
                 await worker.shut_down(task)
             await rate_limiter.close()

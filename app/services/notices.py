@@ -68,3 +68,59 @@ async def _first(*waits: Any, timeout: float) -> bool:
     finally:
         for task in tasks:
             task.cancel()
+
+
+class RedisNotices:
+    """Change notices over Redis pub/sub (REDIS_URL), for processes that share a database
+    without Postgres's NOTIFY (several processes over one SQLite file): `publish_soon` after a
+    change commits, `listen` wakes this process's feed for every notice. Like Postgres's, a
+    notice carries nothing and may be lost (Redis down, a reconnect): that costs latency only."""
+
+    def __init__(self, redis_url: str, *, key_prefix: str) -> None:
+        from redis.asyncio import Redis
+
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self.channel = f"{key_prefix}changes"
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def publish_soon(self) -> None:
+        """Publish a notice without waiting for it (called after a commit)."""
+        task = asyncio.get_running_loop().create_task(self._publish())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _publish(self) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self.redis.publish(self.channel, "")
+        except (RedisError, OSError) as error:
+            logger.warning("live updates: notice not published (%s)", type(error).__name__)
+
+    async def listen(self, *, wake: Callable[[], None], stop: asyncio.Event) -> None:
+        """Call `wake` for every notice until `stop` is set."""
+        from redis.exceptions import RedisError
+
+        while not stop.is_set():
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                wake()  # whatever was committed while not listening
+                while not stop.is_set():
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=RECONNECT_SECONDS
+                    )
+                    if message is not None:
+                        wake()
+            except (RedisError, OSError) as error:
+                logger.warning("live updates: not listening on Redis (%s)", type(error).__name__)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RECONNECT_SECONDS)
+
+    async def close(self) -> None:
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        await self.redis.aclose()

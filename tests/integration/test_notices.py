@@ -1,6 +1,7 @@
-"""On Postgres a process learns of another's changes from a NOTIFY, not only at its next poll:
-with polls an hour apart, a subscriber on one process still gets the event and the metadata
-update another process commits. The notice carries nothing; the feed reads the tables."""
+"""A process learns of another's changes from a notice, not only at its next poll: with polls an
+hour apart, a subscriber on one process still gets the event (and the metadata update) another
+process commits, through Postgres's NOTIFY, or through Redis pub/sub between processes over one
+SQLite file. The notice carries nothing; the feed reads the tables."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from app.settings import Settings
 from tests.conftest import Database, fresh_postgres_database, run, running_server
 from tests.ws_client import session
 
-pytestmark = pytest.mark.skipif(
+POSTGRES = pytest.mark.skipif(
     "TEST_DATABASE_URL" not in os.environ, reason="Postgres notices need TEST_DATABASE_URL"
 )
+# The Redis CI runs (.ci/run starts one), as the rate-limit tests use it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 EVENTS = "subscription { events { node { id type } } }"
 WATCH = "subscription($id: ID!) { verificationSession(id: $id) { id metadata } }"
@@ -63,6 +66,7 @@ def post(base_url: str, key: str, query: str, variables: dict[str, Any] | None =
     return response.json()["data"]
 
 
+@POSTGRES
 def test_a_notice_brings_another_process_s_changes_between_polls(database: Database) -> None:
     # given: two processes over one Postgres, polling an hour apart
     settings = dataclasses.replace(SETTINGS, database_url=database.url)
@@ -94,3 +98,35 @@ def test_a_notice_brings_another_process_s_changes_between_polls(database: Datab
     assert updates[0]["data"]["verificationSession"]["metadata"] == {"order": "1001"}
     assert events[0]["data"]["events"]["node"]["id"] is not None
     assert new_id.startswith("vs_")
+
+
+def test_over_one_sqlite_file_a_redis_notice_brings_the_change_between_polls(
+    tmp_path: Path,
+) -> None:
+    # given: two processes over one SQLite file, sharing a Redis, polling an hour apart
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
+    upgrade(url)
+    database = Database(url)
+    settings = dataclasses.replace(
+        SETTINGS,
+        database_url=url,
+        redis_url=REDIS_URL,
+        redis_key_prefix=f"test-{ids.random_base62(8)}:",
+    )
+    key = database.create_key(account_id=ids.new_id(ids.ACCOUNT))
+    with (
+        running_server(settings, run_worker=False) as watcher,
+        running_server(settings, run_worker=False) as writer,
+    ):
+
+        async def scenario() -> list[Any]:
+            async with session(watcher.base_url, key) as client:
+                await client.subscribe("events", EVENTS)
+                await asyncio.sleep(0.5)  # the subscription is live
+                # when: the other process commits an event
+                await asyncio.to_thread(post, writer.base_url, key, CREATE)
+                return await client.payloads("events", 1)
+
+        events = run(scenario())
+    # then
+    assert events[0]["data"]["events"]["node"]["type"] == "identity.verification_session.created"
