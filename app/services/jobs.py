@@ -57,11 +57,13 @@ async def run_due(
             provided_details=session.provided_details,
             data=job.payload["submitted"],
         )
-        verifier = verifier_for(session)
+        verifier_session = session
     # The lease is committed: the verifier runs holding no lock (SQLite's write lock included).
+    # Choosing it is inside the try, so a missing live verifier fails the job (retried after
+    # `retry_after`) instead of rolling the lease back and spinning on it at every poll.
     try:
         async with asyncio.timeout(lease.total_seconds()):
-            decision = await verifier.decide(submission)
+            decision = await verifier_for(verifier_session).decide(submission)
     except asyncio.CancelledError:
         # Shutting down: hand the job back, due at once, for the next process.
         async with write_session(database.engine) as db:
