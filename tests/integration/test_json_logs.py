@@ -17,12 +17,14 @@ TOKEN = "vtok_SECRETSECRETSECRET"
 def test_every_line_is_json(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
     cli.env["LOG_FORMAT"] = "json"
     cli.ok("migrate")
-    with serving(cli, stop=signal.SIGTERM) as served:
-        with httpx.Client(base_url=served.base_url) as client:
-            client.post("/graphql", json={"query": "{ __typename }"})
-            client.get("/v1/identity/verification_sessions")
-            client.get(f"/verify/{TOKEN}")
-            client.get("/no-such-page")
+    with (
+        serving(cli, stop=signal.SIGTERM) as served,
+        httpx.Client(base_url=served.base_url) as client,
+    ):
+        client.post("/graphql", json={"query": "{ __typename }"})
+        client.get("/v1/identity/verification_sessions")
+        client.get(f"/verify/{TOKEN}")
+        client.get("/no-such-page")
     lines = [*served.stdout_lines, *served.stderr_lines]
     assert lines
     records = [json.loads(line) for line in lines]  # fails on any non-JSON line
