@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import os
 import re
 import sys
@@ -37,9 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_environ()
     except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        if os.environ.get("LOG_FORMAT", "").lower() == "json":
+            print(logs.json_line(f"error: {error}", level="ERROR"), file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     handler = args.handler
     result: int = handler(settings, args)
     return result
@@ -161,11 +165,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         app = create_app(settings)
     except SettingsError as error:  # a PERSISTED_DOCUMENTS_FILE that is no manifest
-        print(f"error: {error}", file=sys.stderr)
+        if settings.log_format == "json":
+            logging.getLogger("app.cli").error("error: %s", error)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 2
     upgrade(settings.database_url)
     key = asyncio.run(_first_key(settings))
-    print(_banner(address, key), flush=True)
+    if settings.log_format == "json":
+        # Log collectors read stdout too: the banner becomes one log line, without the key.
+        print(
+            logs.json_line(f"playground at {address}/graphql; make a key with `keys create`"),
+            flush=True,
+        )
+    else:
+        print(_banner(address, key), flush=True)
     # What is alive now (modules, the schema, SQLAlchemy's metadata: some 140,000 objects) lives
     # as long as the process. Frozen, it is left out of the collector's full passes, which would
     # otherwise walk all of it every few hundred requests.

@@ -3,13 +3,19 @@
 Nothing secret is logged, at any LOG_LEVEL: keys are never passed to a logger, SQL parameters are
 hidden by the engine and kept from the SQLite driver's debug log, and the access log masks the
 token in hosted-page paths.
+
+LOG_FORMAT=json writes each record as one JSON object per line: time, level, logger, message,
+request_id, the access fields (method, path, status, duration_ms) on access lines, and an
+exception's traceback in `exc_info`. uvicorn's own records go through the same handler.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -20,12 +26,42 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure(level: str) -> None:
+# Set by the access log (app.web.requests) as `extra`; copied into JSON lines when present.
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id.get()),
+        }
+        for name in ACCESS_FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def json_line(message: str, *, level: str = "INFO", logger: str = "app") -> str:
+    """One JSON log line, for what is written before logging is configured."""
+    record = logging.LogRecord(logger, logging.getLevelName(level), "", 0, message, None, None)
+    return JsonFormatter().format(record)
+
+
+def configure(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 GATEWAY_ENVS = ("production", "development")
 GRAPHQL_EXECUTIONS = ("compiled", "reference")
 PERSISTED_DOCUMENT_MODES = ("allow", "only")
@@ -50,6 +51,8 @@ class Settings:
         public_base_url: Origin the hosted verification pages are reachable at, without a trailing
             slash; session `url`s are built from it.
         log_level: One of DEBUG, INFO, WARNING, ERROR.
+        log_format: `text` (one human-readable line per record) or `json` (one JSON object per
+            line, for log collectors).
         verifier: Live-mode verifier as `package.module:attribute`; None refuses live
             submissions (see `app.verifiers`).
         processing_delay_seconds: How long a submitted session stays PROCESSING (0 to 3600).
@@ -110,6 +113,7 @@ class Settings:
     database_url: str
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    log_format: str = "text"
     verifier: str | None = None
     processing_delay_seconds: float = 2.0
     redaction_delay_seconds: float = 5.0
@@ -167,6 +171,11 @@ class Settings:
             raise SettingsError(
                 f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
             )
+        log_format = (env.get("LOG_FORMAT") or cls.log_format).lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}"
+            )
         gateway_env = env.get("GATEWAY_ENV") or cls.gateway_env
         if gateway_env not in GATEWAY_ENVS:
             raise SettingsError(
@@ -200,6 +209,7 @@ class Settings:
             database_url=database_url,
             public_base_url=public_base_url,
             log_level=log_level,
+            log_format=log_format,
             verifier=env.get("VERIFIER") or None,
             processing_delay_seconds=_seconds(
                 env, "PROCESSING_DELAY_SECONDS", cls.processing_delay_seconds, 0, 3600

@@ -83,11 +83,19 @@ class RequestIdMiddleware:
             )
             await send_with_id({"type": "http.response.body", "body": b"Internal Server Error"})
         finally:
+            method, path = scope["method"], loggable_path(scope["path"])
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
             logger.info(
                 "%s %s %d %.1fms",
-                scope["method"],
-                loggable_path(scope["path"]),
+                method,
+                path,
                 status,
-                (time.perf_counter() - started) * 1000,
+                duration_ms,
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                },
             )
             request_id.reset(token)
