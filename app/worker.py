@@ -185,3 +185,7 @@ async def _post(
         return Answer(status=None, error=f"no answer within {timeout:g} s")
     except httpx.HTTPError as error:
         return Answer(status=None, error=f"request failed ({type(error).__name__})")
+    except (httpx.InvalidURL, UnicodeError) as error:
+        # A host no request can reach (an endpoint stored before `check_url` refused such
+        # hosts; IDNAError is a UnicodeError): a failed attempt, retried on the schedule.
+        return Answer(status=None, error=f"the URL cannot be requested ({type(error).__name__})")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import idna
 
 from app.domain import ids
 from app.domain.errors import InvalidParameter
@@ -58,7 +61,41 @@ def check_url(value: str, *, livemode: bool) -> str:
         raise problem from None
     if parts.scheme not in schemes or not parts.hostname:
         raise problem
+    if not _requestable_host(parts.hostname):
+        raise InvalidParameter(
+            f"url has a host that no request can reach: {parts.hostname[:100]!r}. Give an IP "
+            "address or a host name of labels of 1 to 63 characters (international names as "
+            "valid IDNA).",
+            field=["url"],
+        )
     return value
+
+
+def _requestable_host(host: str) -> bool:
+    """Whether a delivery could be sent to `host` (urlsplit's `hostname`: lower case, an IPv6
+    literal without its brackets and already checked): an IP address, or a name of labels of 1
+    to 63 characters whose international ones (and `xn--` ones) are valid IDNA. Underscores stay
+    allowed in ASCII labels (container and service names in test mode)."""
+    if ":" in host:
+        return True
+    if host.replace(".", "").isdigit():
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253:
+        return False
+    for label in labels:
+        if not 1 <= len(label) <= 63:
+            return False
+        if not label.isascii() or label.startswith("xn--"):
+            try:
+                idna.encode(label)
+            except (idna.IDNAError, UnicodeError):
+                return False
+    return True
 
 
 def check_enabled_events(values: Sequence[str]) -> list[str]:

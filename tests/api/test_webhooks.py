@@ -126,6 +126,8 @@ def test_endpoints_list_newest_first_in_pages_both_ways(client: stripe.StripeCli
         ({"url": "https://example.com/h"}, "enabled_events", "Missing required param"),
         ({"url": "ftp://example.com/h", "enabled_events": ["*"]}, "url", "absolute http"),
         ({"url": "http://[::1", "enabled_events": ["*"]}, "url", "absolute http"),
+        # A host that is no valid IDNA: the worker could never send to it.
+        ({"url": "http://xn--.com/h", "enabled_events": ["*"]}, "url", "no request can reach"),
         (
             {"url": "https://example.com/h", "enabled_events": ["charge.succeeded"]},
             "enabled_events[0]",

@@ -3,11 +3,15 @@ which events, the retry schedule and its setting."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 import stripe
 
 from app.domain import webhooks as rules
 from app.domain.errors import InvalidParameter
+from app.services.webhooks import Answer
 from app.settings import LIVE_RETRY_SECONDS, TEST_RETRY_SECONDS, Settings, SettingsError
 
 PAYLOAD = b'{"id":"evt_1","object":"event"}'
@@ -80,6 +84,17 @@ def test_enabled_events_are_checked_and_deduplicated() -> None:
         ("ftp://example.com/hooks", False, False),
         ("http://[::1", False, False),
         ("https://example.com/" + "a" * 2048, False, False),
+        # Hosts no request can reach (httpx or the resolver raise on them), and some that can.
+        ("http://xn--.com/hooks", False, False),
+        ("http://xn--zz.com/hooks", False, False),
+        ("http://a..b/hooks", False, False),
+        ("http://999.1.1.1/hooks", False, False),
+        ("http://" + "a" * 64 + ".com/hooks", False, False),
+        ("http://bücher.de/hooks", False, True),
+        ("http://xn--bcher-kva.de/hooks", False, True),
+        ("http://my_service:8000/hooks", False, True),
+        ("http://[::1]:8000/hooks", False, True),
+        ("http://example.com./hooks", False, True),
     ],
 )
 def test_urls_are_absolute_and_https_in_live_mode(url: str, livemode: bool, accepted: bool) -> None:
@@ -127,3 +142,18 @@ def test_webhook_retry_seconds_sets_both_modes_unless_test_mode_has_its_own() ->
 def test_a_bad_retry_schedule_is_refused_at_start_naming_the_variable(value: str) -> None:
     with pytest.raises(SettingsError, match="WEBHOOK_RETRY_SECONDS"):
         Settings.from_environ({"WEBHOOK_RETRY_SECONDS": value})
+
+
+def test_a_url_no_request_can_reach_is_a_failed_attempt_not_a_crash() -> None:
+    # given: an endpoint stored before check_url refused such hosts
+    from app.worker import _post
+
+    async def post() -> Answer:
+        async with httpx.AsyncClient() as client:
+            return await _post(client, "http://xn--.com/hooks", b"{}", "t=1,v1=x", 5.0)
+
+    # when
+    answer = asyncio.run(post())
+    # then
+    assert answer.status is None
+    assert answer.error is not None and "cannot be requested" in answer.error
