@@ -20,7 +20,7 @@ import idna
 from app.domain import ids
 from app.domain.errors import InvalidParameter
 from app.domain.lifecycle import EventType
-from app.domain.sessions import KEEP
+from app.domain.sessions import KEEP, check_string
 
 SECRET_PREFIX = "whsec_"
 # Stripe's limits: 16 endpoints per account (here per account and mode), URLs of 2,048
@@ -46,6 +46,7 @@ def check_url(value: str, *, livemode: bool) -> str:
         raise InvalidParameter(
             f"url must be at most {MAX_URL_LENGTH} characters, got {len(value)}.", field=["url"]
         )
+    check_string(value, field=["url"])
     schemes = ("https",) if livemode else ("http", "https")
     problem = InvalidParameter(
         "url must be an absolute https URL, such as https://example.com/webhooks; live-mode "
@@ -127,7 +128,7 @@ def check_description(value: str | None) -> str | None:
             f"description must be at most {MAX_DESCRIPTION_LENGTH} characters, got {len(value)}.",
             field=["description"],
         )
-    return value or None
+    return check_string(value, field=["description"]) or None
 
 
 def check_grace_seconds(value: int | None) -> int:

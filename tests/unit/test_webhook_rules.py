@@ -86,6 +86,7 @@ def test_enabled_events_are_checked_and_deduplicated() -> None:
         ("https://example.com/" + "a" * 2048, False, False),
         # Hosts no request can reach (httpx or the resolver raise on them), and some that can.
         ("http://xn--.com/hooks", False, False),
+        ("http://example.com/\x00hooks", False, False),
         ("http://xn--zz.com/hooks", False, False),
         ("http://a..b/hooks", False, False),
         ("http://999.1.1.1/hooks", False, False),
@@ -157,3 +158,9 @@ def test_a_url_no_request_can_reach_is_a_failed_attempt_not_a_crash() -> None:
     # then
     assert answer.status is None
     assert answer.error is not None and "cannot be requested" in answer.error
+
+
+def test_a_description_with_a_nul_character_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        rules.check_description("a\x00b")
+    assert refused.value.field == ["description"]
