@@ -122,6 +122,10 @@ class Idempotency:
         except Exception:
             await self._release(principal, key, claimed_at)
             raise
+        if response.status_code in (503, 507):
+            # The database failed the request and nothing was written: a retry runs it again.
+            await self._release(principal, key, claimed_at)
+            return response
         await self._store(principal, key, claimed_at, response)
         await self._purge_now_and_then()
         return response
