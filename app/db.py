@@ -362,7 +362,7 @@ class Reader:
                     host=url.host,
                     port=url.port,
                     database=url.database,
-                    min_size=1,
+                    min_size=0,  # no floor to restore: a pool that retries it logs tracebacks
                     max_size=10,
                     timeout=CONNECT_TIMEOUT_SECONDS,
                     command_timeout=COMMAND_TIMEOUT_SECONDS,
