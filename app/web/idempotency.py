@@ -194,10 +194,13 @@ class Idempotency:
                     content_type=response.headers.get("content-type", ""),
                     body=bytes(response.body),
                 )
-        except Exception:
+        except Exception as error:
             # The mutation ran: its answer still goes to the client. Retries get 409 until the
             # claim's lease runs out.
-            logger.exception("could not store the response of an idempotent request")
+            if (code := database_fault(error)) is not None:
+                logger.warning("could not store the response of an idempotent request: %s", code)
+            else:
+                logger.exception("could not store the response of an idempotent request")
             return
         if not stored:
             logger.warning("an idempotent request outlived its claim; its response was not stored")

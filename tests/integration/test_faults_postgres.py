@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -26,11 +27,16 @@ import pytest
 
 from tests.integration.test_durable_jobs import Gateway, create_key, gateway_env
 from tests.pgcluster import PgCluster, pg_cluster
+from tests.ws_client import session
 
 THREADS = 3
 CLIENT_TIMEOUT = 15.0
 OUTAGE_SECONDS = 4.0
 RECOVERY_SECONDS = 30.0
+
+EVENTS = """
+subscription Events { events { cursor node { id type } } }
+"""
 
 CREATE = """
 mutation Create($input: CreateVerificationSessionInput!) {
@@ -59,6 +65,7 @@ class Load:
     # (kind, Idempotency-Key, clientReferenceId) of the creates refused with a 503
     refused: list[tuple[str, str, str]] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     down_answers: int = 0
     successes_after: int = 0
 
@@ -129,6 +136,25 @@ class Load:
                     continue
                 self._bad(f"{kind} in {sent_in}/{answered_in}: {problem}")
 
+    def subscribe(self) -> None:
+        """One WebSocket subscriber to events, open across the outage: (phase, message) kept."""
+
+        async def listen() -> None:
+            async with session(self.base_url, self.key) as client:
+                await client.subscribe("e", EVENTS)
+                while not self.stop.is_set():
+                    try:
+                        message = await client.message("e")
+                    except TimeoutError:
+                        continue
+                    with self.lock:
+                        self.events.append((self.phase, message))
+
+        try:
+            asyncio.run(listen())
+        except Exception as error:
+            self._bad(f"subscriber: {type(error).__name__} {error}")
+
     def _bad(self, message: str) -> None:
         with self.lock:
             self.bad.append(message)
@@ -146,6 +172,11 @@ def _not_unavailable(kind: str, response: httpx.Response) -> str | None:
     error = body.get("error", {})
     ok = error.get("type") == "api_error" and error.get("code") == "database_unavailable"
     return None if ok else text
+
+
+def _recovered(events: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the subscriber got an event after the restart (its feed survived the outage)."""
+    return any(phase == "recovering" and message["type"] == "next" for phase, message in events)
 
 
 def _session_ids(url: str) -> set[str]:
@@ -172,6 +203,7 @@ def test_postgres_crash_under_load(cluster: PgCluster, tmp_path: Path) -> None:
         threads = [
             threading.Thread(target=load.run, args=(n,), daemon=True) for n in range(THREADS)
         ]
+        threads.append(threading.Thread(target=load.subscribe, daemon=True))
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + RECOVERY_SECONDS
@@ -193,7 +225,7 @@ def test_postgres_crash_under_load(cluster: PgCluster, tmp_path: Path) -> None:
             time.sleep(0.1)
         load.stop.set()
         for thread in threads:
-            thread.join(timeout=CLIENT_TIMEOUT + 5)
+            thread.join(timeout=CLIENT_TIMEOUT + 25)
             assert not thread.is_alive()
         gateway.assert_alive()
 
