@@ -49,7 +49,68 @@ def create_engine(database_url: str) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(database_url, hide_parameters=True, pool_pre_ping=True)
+    # A database that does not answer fails the request within these bounds instead of hanging it.
+    return create_async_engine(
+        database_url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            "command_timeout": COMMAND_TIMEOUT_SECONDS,
+        },
+    )
+
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+COMMAND_TIMEOUT_SECONDS = 30.0
+# What a 503 for an unreachable database tells clients to wait before retrying.
+RETRY_AFTER_SECONDS = 2
+
+UNAVAILABLE = "DATABASE_UNAVAILABLE"
+READ_ONLY = "DATABASE_READ_ONLY"
+FULL = "DATABASE_FULL"
+
+_SQLITE_CODES = {8: READ_ONLY, 13: FULL, 14: UNAVAILABLE, 10: UNAVAILABLE}
+
+
+def database_fault(error: BaseException | None) -> str | None:
+    """UNAVAILABLE, READ_ONLY or FULL when `error` (or what it wraps) says the database cannot
+    serve the request right now; None for every other error. The one place that knows which
+    driver errors mean that, on SQLite and Postgres."""
+    from sqlalchemy import exc
+
+    seen = 0
+    while error is not None and seen < 10:
+        seen += 1
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return UNAVAILABLE
+        if isinstance(error, exc.TimeoutError | TimeoutError | ConnectionError):
+            return UNAVAILABLE
+        if isinstance(error, sqlite3.Error):
+            code = getattr(error, "sqlite_errorcode", None)
+            return None if code is None else _SQLITE_CODES.get(code & 0xFF)
+        if type(error).__module__.startswith("asyncpg"):
+            name = type(error).__name__
+            if name in _ASYNCPG_UNAVAILABLE or getattr(error, "sqlstate", "") in _PG_STATES:
+                return UNAVAILABLE
+        if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
+            return UNAVAILABLE
+        orig = getattr(error, "orig", None)
+        error = orig if isinstance(orig, BaseException) else error.__cause__ or error.__context__
+    return None
+
+
+_ASYNCPG_UNAVAILABLE = {
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "ConnectionFailureError",
+    "InterfaceError",
+}
+# Class 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
+_PG_STATES = {"08000", "08003", "08006", "08001", "08004", "57P01", "57P02", "57P03"}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -301,8 +362,10 @@ class Reader:
                     host=url.host,
                     port=url.port,
                     database=url.database,
-                    min_size=1,
+                    min_size=0,  # no floor to restore: a pool that retries it logs tracebacks
                     max_size=10,
+                    timeout=CONNECT_TIMEOUT_SECONDS,
+                    command_timeout=COMMAND_TIMEOUT_SECONDS,
                 )
             return self._pool
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
+from app.db import database_fault
 from app.domain import webhooks as webhook_rules
 from app.rest.objects import event_object
 from app.services import Database, jobs, webhooks
@@ -67,12 +68,21 @@ class Worker:
     async def _loop(
         self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], name: str
     ) -> None:
+        failing = False
         while not stop.is_set():
             try:
                 while not stop.is_set() and await step():
                     pass
-            except Exception:
-                logger.exception("%s failed; retrying after the poll interval", name)
+                if failing:
+                    logger.warning("%s resumed", name)
+                failing = False
+            except Exception as error:
+                # A database outage is logged once, not at every poll, until it ends.
+                if (code := database_fault(error)) is None:
+                    logger.exception("%s failed; retrying after the poll interval", name)
+                elif not failing:
+                    logger.warning("%s paused: %s; retrying every poll interval", name, code)
+                failing = code is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
 

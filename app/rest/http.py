@@ -17,6 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.db import database_fault
 from app.domain.access import Principal, Scope
 from app.domain.errors import DomainError
 from app.logs import request_id
@@ -25,6 +26,7 @@ from app.rest import params
 from app.rest.errors import StripeError
 from app.services import Database, accounts
 from app.settings import Settings
+from app.web.errors import DATABASE_MESSAGES, database_status
 from app.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.web.idempotency import Idempotency, Refusal
 from app.web.ratelimit import RateLimiter
@@ -113,7 +115,9 @@ class Rest:
                     return error.response()
                 except DomainError as error:
                     return StripeError.from_domain(error).response()
-                except Exception:
+                except Exception as error:
+                    if (code := database_fault(error)) is not None:
+                        return _database_error(code)
                     # Details in the log only, under the response's Request-Id.
                     logger.exception("unexpected error in %s %s", request.method, request.url.path)
                     return StripeError(
@@ -139,7 +143,16 @@ class Rest:
             response.headers.update(headers)
             return response
 
-        return endpoint
+        async def guarded(request: Request) -> Response:
+            # A database fault before the handler runs (the key's lookup, the idempotency claim).
+            try:
+                return await endpoint(request)
+            except Exception as error:
+                if (code := database_fault(error)) is None:
+                    raise
+                return _database_error(code)
+
+        return guarded
 
     async def _principal(self, request: Request) -> Principal:
         header = request.headers.get("authorization")
@@ -204,3 +217,12 @@ def fingerprint(call: Call, request: Request) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _database_error(code: str) -> Response:
+    """Stripe's `api_error` for a database that cannot serve the request; nothing was written."""
+    logger.warning("REST request refused: %s", code)
+    status, headers = database_status(code)
+    return StripeError(status, "api_error", DATABASE_MESSAGES[code], code=code.lower()).response(
+        headers
+    )

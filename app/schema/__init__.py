@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
+from app.db import database_fault
 from app.pagination import DEFAULT_PAGE_SIZE
 from app.schema.compiler import Compiler
 from app.schema.errors import is_unexpected
@@ -39,8 +40,9 @@ class GatewaySchema(strawberry.Schema):
     ) -> None:
         # Expected errors (bad input, auth) are answers, not faults: only log the unexpected,
         # with their traceback. SQL parameters are hidden by the engine, so no secret gets in.
+        # A database fault is answered 503 by app.web.graphql and logged there in one line.
         for error in errors:
-            if is_unexpected(error):
+            if is_unexpected(error) and database_fault(error.original_error) is None:
                 logger.error(
                     "unexpected error resolving %s",
                     ".".join(str(part) for part in error.path or ()),

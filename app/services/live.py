@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.db import database_fault
 from app.domain.access import Scope
 from app.services import Database
 from app.services import sessions as session_service
@@ -116,11 +117,19 @@ class LiveFeed:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set. A failed poll is logged and retried at the next tick: the
         marks did not move, so nothing is lost."""
+        failing = False  # a database outage is logged once, and its end once
         while not stop.is_set():
             try:
                 await self.poll()
-            except Exception:
-                logger.exception("live updates: poll failed; retrying")
+                if failing:
+                    logger.warning("live updates: polling again")
+                failing = False
+            except Exception as error:
+                if (code := database_fault(error)) is None:
+                    logger.exception("live updates: poll failed; retrying")
+                elif not failing:
+                    logger.warning("live updates: poll paused: %s; retrying every tick", code)
+                failing = code is not None
             self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:

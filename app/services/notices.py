@@ -30,6 +30,7 @@ async def listen(database_url: str, *, wake: Callable[[], None], stop: asyncio.E
         return
     import asyncpg  # type: ignore[import-untyped]
 
+    failing = False  # an outage is logged once, and its end once
     while not stop.is_set():
         lost = asyncio.Event()
         connection: Any = None
@@ -44,13 +45,19 @@ async def listen(database_url: str, *, wake: Callable[[], None], stop: asyncio.E
             connection.add_termination_listener(lambda _, lost=lost: lost.set())
             await connection.add_listener(CHANNEL, lambda *_: wake())
             wake()  # whatever was committed while not listening
+            if failing:
+                logger.warning("live updates: listening for notices again")
+                failing = False
             while not stop.is_set() and not lost.is_set():
                 if not await _first(stop.wait(), lost.wait(), timeout=CHECK_SECONDS):
                     # Nothing for a while: make sure the connection still answers, since a
                     # silent network loss would otherwise never end this wait.
                     await connection.fetchval("SELECT 1", timeout=CHECK_SECONDS)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            logger.warning("live updates: not listening for notices (%s)", type(error).__name__)
+            if not failing:
+                name = type(error).__name__
+                logger.warning("live updates: not listening for notices (%s); retrying", name)
+            failing = True
         finally:
             if connection is not None:
                 with contextlib.suppress(Exception):

@@ -35,7 +35,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from app.db import Reader
+from app.db import Reader, database_fault
 from app.domain.access import Principal
 from app.logs import request_id
 from app.origin import ApiRequest, api_request
@@ -45,6 +45,7 @@ from app.schema.errors import INTERNAL_MESSAGE, is_unexpected
 from app.services import Database, accounts
 from app.settings import Settings
 from app.web.documents import DocumentError, Documents
+from app.web.errors import DATABASE_MESSAGES, DatabaseFault, database_status
 from app.web.idempotency import Idempotency
 from app.web.persisted_queries import PersistedQueries
 from app.web.playground import Playground
@@ -153,6 +154,10 @@ class GraphQLEndpoint:
 
             async def run() -> Response:
                 result = await self._execute(request, query, variables, operation_name, principal)
+                for error in result.errors or ():
+                    if (code := database_fault(error.original_error)) is not None:
+                        # Nothing was committed: answer 503, and let a keyed retry run again.
+                        raise DatabaseFault(code)
                 return self._response(result, media_type)
 
             # A keyed mutation may be answered from, or refused by, its Idempotency-Key.
@@ -173,6 +178,15 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             status = error.status or (400 if media_type == GRAPHQL_RESPONSE else 200)
             return _json(body, status, media_type)
+        except Exception as error:
+            code = error.code if isinstance(error, DatabaseFault) else database_fault(error)
+            if code is None:
+                raise
+            logger.warning("GraphQL request refused: %s", code)
+            # No `data`: the request did not complete and nothing of it was written.
+            status, headers = database_status(code)
+            body = {"errors": [{"message": DATABASE_MESSAGES[code], "extensions": {"code": code}}]}
+            return _json(body, status, media_type, headers)
 
     def _admits(
         self,

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import read_session, write_session
+from app.db import database_fault, read_session, write_session
 from app.domain.access import Principal
 from app.models import IdempotencyKey, utcnow
 from app.store import idempotency as store
@@ -64,6 +64,9 @@ class Idempotency:
         self.engine = engine
         self.clock = clock
         self._next_purge = datetime.min.replace(tzinfo=UTC)
+        # Claims this process failed to release (the database was down): released before the
+        # key's next use, so a retry after an outage runs instead of waiting out the lease.
+        self._unreleased: dict[tuple[str, bool, str], datetime] = {}
 
     async def respond(
         self,
@@ -113,6 +116,9 @@ class Idempotency:
         response, stored; the stored one; or `refuse(why, message)` in the surface's shape."""
         if (problem := key_problem(key)) is not None:
             return refuse(Refusal.INVALID, problem)
+        stale = self._unreleased.get(_slot(principal, key))
+        if stale is not None:
+            await self._release(principal, key, stale)
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
@@ -122,6 +128,10 @@ class Idempotency:
         except Exception:
             await self._release(principal, key, claimed_at)
             raise
+        if response.status_code in (503, 507):
+            # The database failed the request and nothing was written: a retry runs it again.
+            await self._release(principal, key, claimed_at)
+            return response
         await self._store(principal, key, claimed_at, response)
         await self._purge_now_and_then()
         return response
@@ -156,12 +166,19 @@ class Idempotency:
         )
 
     async def _release(self, principal: Principal, key: str, claimed_at: datetime) -> None:
+        slot = _slot(principal, key)
         try:
             async with write_session(self.engine) as db:
                 await store.release(db, scope=principal.scope, key=key, claimed_at=claimed_at)
-        except Exception:
-            # The request's own failure is the one to report; the claim runs out with its lease.
-            logger.warning("could not release an idempotency key", exc_info=True)
+        except Exception as error:
+            # The request's own failure is the one to report; the release is retried at the
+            # key's next use here, and otherwise the claim runs out with its lease.
+            if database_fault(error) is None:
+                logger.warning("could not release an idempotency key", exc_info=True)
+            if len(self._unreleased) < _UNRELEASED_KEPT:
+                self._unreleased[slot] = claimed_at
+        else:
+            self._unreleased.pop(slot, None)
 
     async def _store(
         self, principal: Principal, key: str, claimed_at: datetime, response: Response
@@ -177,10 +194,13 @@ class Idempotency:
                     content_type=response.headers.get("content-type", ""),
                     body=bytes(response.body),
                 )
-        except Exception:
+        except Exception as error:
             # The mutation ran: its answer still goes to the client. Retries get 409 until the
             # claim's lease runs out.
-            logger.exception("could not store the response of an idempotent request")
+            if (code := database_fault(error)) is not None:
+                logger.warning("could not store the response of an idempotent request: %s", code)
+            else:
+                logger.exception("could not store the response of an idempotent request")
             return
         if not stored:
             logger.warning("an idempotent request outlived its claim; its response was not stored")
@@ -277,3 +297,10 @@ def fingerprint(
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_UNRELEASED_KEPT = 10_000  # beyond that, a claim waits out its lease
+
+
+def _slot(principal: Principal, key: str) -> tuple[str, bool, str]:
+    return (principal.scope.account_id, principal.scope.livemode, key)
