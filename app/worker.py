@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
-from app.db import database_fault
 from app.domain import webhooks as webhook_rules
 from app.rest.objects import event_object
-from app.services import Database, jobs, webhooks
+from app.services import Database, database_fault, jobs, webhooks
 from app.services.webhooks import Answer, Attempt
 from app.settings import LIVE_RETRY_SECONDS, TEST_RETRY_SECONDS
 from app.verifiers import TestModeSimulator, Verifier

@@ -17,14 +17,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import database_fault
 from app.domain.access import Principal, Scope
 from app.domain.errors import DomainError
 from app.logs import request_id
 from app.origin import ApiRequest, api_request
 from app.rest import params
 from app.rest.errors import StripeError
-from app.services import Database, accounts
+from app.services import Database, accounts, database_fault
 from app.settings import Settings
 from app.web.errors import DATABASE_MESSAGES, database_status
 from app.web.idempotency import HEADER as IDEMPOTENCY_HEADER

@@ -11,7 +11,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
-from app.db import database_fault
 from app.pagination import DEFAULT_PAGE_SIZE
 from app.schema.compiler import Compiler
 from app.schema.errors import is_unexpected
@@ -23,6 +22,7 @@ from app.schema.reports import VerificationReport
 from app.schema.scalars import SCALAR_MAP
 from app.schema.subscription import Subscription
 from app.schema.types import VerificationSession
+from app.services import database_fault
 from app.settings import Settings
 
 logger = logging.getLogger("app.graphql")

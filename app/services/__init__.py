@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import Reader
+from app.db import Reader, database_fault
 from app.store.keyset import Page
 
 
@@ -33,4 +33,4 @@ class Database:
 
 
 # What a list use case returns: a page of rows and what lies beyond it.
-__all__ = ["Database", "Page"]
+__all__ = ["Database", "Page", "database_fault"]
