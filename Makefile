@@ -12,7 +12,7 @@ PLAYGROUND := playground/node_modules/.installed
 CLIENTS := clients/node_modules/.installed
 CODEGEN := .venv-codegen/.installed
 
-.PHONY: serve test lint system-packages bench bench-pagination clean
+.PHONY: serve test lint system-packages bench bench-pagination schema-baseline clean
 
 # Serving needs only the package's own dependencies; the test tools (pytest, mypy, hypothesis,
 # schemathesis, selenium, …) come with the first `make test`, `make lint` or `make bench`.
@@ -74,6 +74,12 @@ bench: $(STAMP)
 # Keyset against OFFSET at growing depths, in the store alone.
 bench-pagination: $(STAMP)
 	$(BIN)/python scripts/bench_pagination.py $(ARGS)
+
+# Move the schema guard's baseline (clients/schema/baseline.graphql) forward to schema.graphql:
+# run it when a deprecation period ends and commit the result on its own, so that the removal it
+# lets through is a deliberate, visible step.
+schema-baseline:
+	cp schema.graphql clients/schema/baseline.graphql
 
 clean:
 	rm -rf $(VENV) .venv-codegen playground/node_modules clients/node_modules .pytest_cache .ruff_cache

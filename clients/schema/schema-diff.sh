@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Compare the previous commit's schema.graphql with the current one using graphql-inspector and
-# fail on a breaking change. Removing a field, enum value or input field that the old schema
-# already marked @deprecated is let through (rule suppressRemovalOfDeprecatedField), so the way to
-# remove something is: deprecate it in one commit, remove it in a later one.
+# Compare the published schema, committed as clients/schema/baseline.graphql, with the current
+# schema.graphql using graphql-inspector and fail on a breaking change: a removed type, field,
+# argument, input field or enum value, or a changed type. Comparing with a committed baseline rather
+# than HEAD~1 catches a breaking change made in any commit since the baseline, however many commits a
+# push holds. Removing a field, enum value or input field that the baseline already marked
+# @deprecated is let through (rule suppressRemovalOfDeprecatedField), so the way to remove something
+# is: deprecate it, publish that (move the baseline forward), and remove it once the deprecation
+# period ends. `make schema-baseline` moves the baseline forward; commit that on its own.
 #
-#   clients/schema/schema-diff.sh             HEAD~1:schema.graphql against ./schema.graphql
+#   clients/schema/schema-diff.sh             clients/schema/baseline.graphql against ./schema.graphql
 #   clients/schema/schema-diff.sh OLD NEW     two SDL files (for testing the check itself)
 #
-# In a shallow clone without HEAD~1 it first runs `git fetch --deepen=1 origin`.
-# Exit status: 0 no breaking change, 1 breaking changes (listed), 2 nothing to compare with or
-# a usage error.
+# Exit status: 0 no breaking change, 1 breaking changes (listed), 2 a missing file or a usage error.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,26 +32,9 @@ case $# in
     new="$2"
     ;;
   0)
-    root="$(git -C "$here" rev-parse --show-toplevel)"
-    new="$root/schema.graphql"
-    old="$tmp/previous.graphql"
-    has_parent() { git -C "$root" rev-parse --verify --quiet 'HEAD~1^{commit}' >/dev/null; }
-    if ! has_parent && [[ "$(git -C "$root" rev-parse --is-shallow-repository)" == true ]]; then
-      echo "schema-diff: shallow clone without HEAD~1; fetching one more commit from origin" >&2
-      git -C "$root" fetch --quiet --deepen=1 origin
-    fi
-    if ! has_parent; then
-      echo "schema-diff: HEAD ($(git -C "$root" rev-parse --short HEAD)) has no previous commit," \
-        "so there is no previous schema.graphql to compare with" >&2
-      exit 2
-    fi
-    previous="$(git -C "$root" rev-parse --short 'HEAD~1')"
-    if ! git -C "$root" cat-file -e 'HEAD~1:schema.graphql' 2>/dev/null; then
-      echo "schema-diff: the previous commit ($previous) has no schema.graphql to compare with" >&2
-      exit 2
-    fi
-    git -C "$root" show 'HEAD~1:schema.graphql' >"$old"
-    echo "schema-diff: schema.graphql of $previous (HEAD~1) -> $new"
+    old="$here/baseline.graphql"
+    new="$(dirname "$clients")/schema.graphql"
+    echo "schema-diff: baseline $old -> $new"
     ;;
   *)
     echo "usage: $0 [OLD_SCHEMA NEW_SCHEMA]" >&2
@@ -65,4 +50,14 @@ for file in "$old" "$new"; do
 done
 
 # graphql-inspector exits 1 when it finds a breaking change (and on a schema it cannot load).
-"$inspector" diff "$old" "$new" --rule suppressRemovalOfDeprecatedField
+# With suppressRemovalOfDeprecatedField, graphql-inspector 7.0.0 downgrades a removed type to
+# "dangerous" even when nothing deprecated it, so a removed type is failed here on our own.
+status=0
+"$inspector" diff "$old" "$new" --rule suppressRemovalOfDeprecatedField >"$tmp/out" 2>&1 || status=$?
+cat "$tmp/out"
+if removed="$(grep -oE 'Type [A-Za-z_][A-Za-z0-9_]* was removed' "$tmp/out")"; then
+  echo "schema-diff: breaking: a removed type breaks every document that names it:" >&2
+  echo "$removed" | sed 's/^/  /' >&2
+  exit 1
+fi
+exit "$status"

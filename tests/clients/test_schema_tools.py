@@ -1,8 +1,8 @@
 """The schema tools CI runs on schema.graphql and a live server (clients/schema/).
 
 - graphql-schema-linter with the Relay and description rules (clients/schema/.graphql-schema-linterrc)
-- clients/schema/schema-diff.sh: graphql-inspector diff of HEAD~1's schema.graphql against the
-  current one, failing on a breaking change that was not deprecated first
+- clients/schema/schema-diff.sh: graphql-inspector diff of the committed baseline
+  (clients/schema/baseline.graphql) against schema.graphql, failing on a breaking change that was not deprecated first
 - clients/schema/audit.mjs: graphql-http's GraphQL-over-HTTP audits against the live server
 
 The spec's status codes and media types for `application/graphql-response+json` are checked in
@@ -13,7 +13,6 @@ the Content-Type for each Accept); the checks below cover what that file does no
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -36,14 +35,9 @@ SCHEMA_DIR = CLIENTS / "schema"
 SCHEMA_FILE = ROOT / "schema.graphql"
 LINTER_CONFIG = SCHEMA_DIR / ".graphql-schema-linterrc"
 SCHEMA_DIFF = SCHEMA_DIR / "schema-diff.sh"
+BASELINE = SCHEMA_DIR / "baseline.graphql"
 AUDIT = SCHEMA_DIR / "audit.mjs"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Schema Tools Test",
-    "GIT_AUTHOR_EMAIL": "schema-tools@example.invalid",
-    "GIT_COMMITTER_NAME": "Schema Tools Test",
-    "GIT_COMMITTER_EMAIL": "schema-tools@example.invalid",
-}
 
 
 def current_schema() -> GraphQLSchema:
@@ -160,14 +154,107 @@ def test_linter_fails_on_a_schema_that_breaks_a_rule(
 # --- schema-diff.sh -----------------------------------------------------------------------------
 
 
-def test_schema_diff_passes_for_the_previous_commit_against_the_current_schema() -> None:
-    # when: as CI runs it, in a clone of main
+def test_schema_diff_passes_for_the_baseline_against_the_current_schema() -> None:
+    # when: as CI runs it
     result = schema_diff()
     # then
-    assert re.search(r"schema\.graphql of [0-9a-f]+ \(HEAD~1\)", result.stdout), result.stdout
+    assert "schema-diff: baseline " in result.stdout, result.stdout
     assert "No breaking changes detected" in result.stdout or "No changes detected" in (
         result.stdout
     )
+
+
+def test_schema_diff_with_no_arguments_compares_the_committed_baseline(tmp_path: Path) -> None:
+    # given: a copy of the tools whose baseline has a field schema.graphql lacks
+    repo = tmp_path / "repo"
+    (repo / "clients" / "schema").mkdir(parents=True)
+    script = repo / "clients" / "schema" / SCHEMA_DIFF.name
+    shutil.copy2(SCHEMA_DIFF, script)
+    (repo / "clients" / "node_modules").symlink_to(CLIENTS / "node_modules")
+    shutil.copy2(BASELINE, repo / "clients" / "schema" / BASELINE.name)
+    schema = build_schema(BASELINE.read_text(encoding="utf-8"))
+    del object_type(schema, "VerificationSession").fields["clientReferenceId"]
+    write_schema(repo / "schema.graphql", schema)
+    # when
+    result = schema_diff(cwd=repo, script=script, expect_success=False)
+    # then
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Field clientReferenceId was removed from object type VerificationSession" in (
+        result.stdout
+    )
+
+
+def test_schema_diff_says_when_the_baseline_is_missing(tmp_path: Path) -> None:
+    # given
+    repo = tmp_path / "repo"
+    (repo / "clients" / "schema").mkdir(parents=True)
+    script = repo / "clients" / "schema" / SCHEMA_DIFF.name
+    shutil.copy2(SCHEMA_DIFF, script)
+    (repo / "clients" / "node_modules").symlink_to(CLIENTS / "node_modules")
+    shutil.copy2(SCHEMA_FILE, repo / "schema.graphql")
+    # when
+    result = schema_diff(cwd=repo, script=script, expect_success=False)
+    # then
+    assert result.returncode == 2
+    assert "baseline.graphql does not exist" in result.stderr
+
+
+def test_schema_diff_fails_on_a_removed_type(tmp_path: Path) -> None:
+    # given: the baseline has a type, referenced by nothing, that the new schema lacks
+    old = tmp_path / "old.graphql"
+    old.write_text(
+        SCHEMA_FILE.read_text(encoding="utf-8") + '\n"""Gone."""\ntype Orphan {\n  a: String\n}\n',
+        encoding="utf-8",
+    )
+    # when
+    result = schema_diff(old, SCHEMA_FILE, expect_success=False)
+    # then
+    assert result.returncode == 1
+    assert "Type Orphan was removed" in result.stderr
+
+
+def test_schema_diff_fails_on_a_removed_argument(tmp_path: Path) -> None:
+    # given
+    schema = current_schema()
+    del object_type(schema, "Query").fields["verificationSessions"].args["after"]
+    new = write_schema(tmp_path / "new.graphql", schema)
+    # when
+    result = schema_diff(SCHEMA_FILE, new, expect_success=False)
+    # then
+    assert result.returncode == 1
+    assert "Argument after: String was removed from field Query.verificationSessions" in (
+        result.stdout
+    )
+
+
+def test_schema_diff_fails_on_a_changed_type(tmp_path: Path) -> None:
+    # given
+    schema = current_schema()
+    fields = object_type(schema, "VerificationSession").fields
+    fields["clientReferenceId"].type = schema.type_map["Int"]  # type: ignore[assignment]
+    new = write_schema(tmp_path / "new.graphql", schema)
+    # when
+    result = schema_diff(SCHEMA_FILE, new, expect_success=False)
+    # then
+    assert result.returncode == 1
+    assert "Field VerificationSession.clientReferenceId changed type from String to Int" in (
+        result.stdout
+    ), result.stdout
+
+
+def test_schema_diff_passes_an_added_field_and_an_added_enum_value(tmp_path: Path) -> None:
+    # given: an additive change and a dangerous one
+    text = SCHEMA_FILE.read_text(encoding="utf-8")
+    text = text.replace("enum DocumentType {", 'enum DocumentType {\n  """New."""\n  NEWVAL', 1)
+    text += '\n"""New."""\ntype Extra {\n  a: String\n}\n'
+    new = tmp_path / "new.graphql"
+    new.write_text(text, encoding="utf-8")
+    # when
+    result = schema_diff(SCHEMA_FILE, new)
+    # then
+    assert "Enum value NEWVAL was added to enum DocumentType" in result.stdout
+    assert "Type Extra was added" in result.stdout
+    assert "No breaking changes detected" in result.stdout
 
 
 def test_schema_diff_fails_naming_a_field_removed_without_deprecation(tmp_path: Path) -> None:
@@ -225,85 +312,6 @@ def test_schema_diff_passes_when_a_deprecated_field_is_removed(tmp_path: Path) -
     assert result.returncode == 0
     assert "Field clientReferenceId (deprecated) was removed" in result.stdout, result.stdout
     assert "No breaking changes detected" in result.stdout
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        env={**os.environ, **GIT_IDENTITY},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def repository_with_the_tools(repo: Path) -> Path:
-    """A new git repository holding schema-diff.sh where it lives in ours, with our node_modules."""
-    (repo / "clients" / "schema").mkdir(parents=True)
-    shutil.copy2(SCHEMA_DIFF, repo / "clients" / "schema" / SCHEMA_DIFF.name)
-    (repo / "clients" / "node_modules").symlink_to(CLIENTS / "node_modules")
-    (repo / ".gitignore").write_text("clients/node_modules\n", encoding="utf-8")
-    git(repo, "init", "--quiet")
-    return repo / "clients" / "schema" / SCHEMA_DIFF.name
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "-m", message)
-
-
-def test_schema_diff_says_when_there_is_no_previous_commit(tmp_path: Path) -> None:
-    # given
-    script = repository_with_the_tools(tmp_path / "repo")
-    shutil.copy2(SCHEMA_FILE, tmp_path / "repo" / "schema.graphql")
-    commit(tmp_path / "repo", "first")
-    # when
-    result = schema_diff(cwd=tmp_path / "repo", script=script, expect_success=False)
-    # then
-    assert result.returncode == 2
-    assert "has no previous commit" in result.stderr
-
-
-def test_schema_diff_says_when_the_previous_commit_has_no_schema(tmp_path: Path) -> None:
-    # given
-    repo = tmp_path / "repo"
-    script = repository_with_the_tools(repo)
-    commit(repo, "tools")
-    shutil.copy2(SCHEMA_FILE, repo / "schema.graphql")
-    commit(repo, "schema")
-    # when
-    result = schema_diff(cwd=repo, script=script, expect_success=False)
-    # then
-    assert result.returncode == 2
-    assert re.search(r"previous commit \([0-9a-f]+\) has no schema\.graphql", result.stderr)
-
-
-def test_schema_diff_deepens_a_shallow_clone_and_finds_the_breaking_change(
-    tmp_path: Path,
-) -> None:
-    # given: two commits, the second removing a field; CI's shallow clone has only the second
-    origin = tmp_path / "origin"
-    repository_with_the_tools(origin)
-    shutil.copy2(SCHEMA_FILE, origin / "schema.graphql")
-    commit(origin, "schema")
-    schema = current_schema()
-    del object_type(schema, "VerificationSession").fields["clientReferenceId"]
-    write_schema(origin / "schema.graphql", schema)
-    commit(origin, "remove clientReferenceId")
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", "--depth=1", f"file://{origin}", str(clone))
-    (clone / "clients" / "node_modules").symlink_to(CLIENTS / "node_modules")
-    assert git(clone, "rev-parse", "--is-shallow-repository").strip() == "true"
-    # when
-    result = schema_diff(
-        cwd=clone, script=clone / "clients" / "schema" / SCHEMA_DIFF.name, expect_success=False
-    )
-    # then
-    assert "shallow clone without HEAD~1" in result.stderr
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Field clientReferenceId was removed from object type VerificationSession" in (
-        result.stdout
-    )
 
 
 # --- graphql-http audits ------------------------------------------------------------------------
