@@ -277,6 +277,11 @@ def test_playground_watches_a_session_over_the_websocket(
         ".CodeMirror').CodeMirror.setValue(arguments[0])",
         json.dumps({"id": session_id}),
     )
+    # GraphiQL parses the editors into its state (the operation name it sends) on a debounce:
+    # Run clicked within milliseconds of the tab switch sends the previous tab's operationName
+    # (seen on a fast machine: "Unknown operation named 'CreateVerificationSession'"). A person
+    # never clicks that fast; the test waits as long as one would.
+    time.sleep(1)
     browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
     # then: the session's state arrives in the response pane
     first = wait_for(browser, lambda d: response_of(d, session_id), "the first message")
