@@ -1,4 +1,5 @@
-"""Idempotency keys: claim a key before a mutation runs, store its response, purge the expired.
+"""Idempotency keys: claim a key before a mutation runs, store its response, purge the expired
+(the worker does, in batches: `app.services.retention`).
 
 A claim is an INSERT in its own transaction, committed before the mutation starts. The primary
 key (account, mode, key) makes a second claim of the same key fail while the first stands: on
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import ColumnElement, and_, delete, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -134,7 +135,34 @@ async def release(db: AsyncSession, *, scope: Scope, key: str, claimed_at: datet
     )
 
 
-async def purge_expired(db: AsyncSession, *, now: datetime) -> int:
-    """Delete every record that expired; returns how many went."""
-    result = await db.exec(delete(IdempotencyKey).where(col(IdempotencyKey.expires_at) <= now))
+async def purge_expired(
+    db: AsyncSession, *, now: datetime, abandoned_before: datetime, limit: int
+) -> int:
+    """Delete at most `limit` expired records, oldest expiry first; returns how many went.
+
+    A claim whose request may still be running (no response yet, made after `abandoned_before`)
+    is never purged, whatever its expiry. The DELETE repeats the conditions: a key re-claimed
+    between the SELECT and the DELETE has a new expiry and stays.
+    """
+    gone = or_(
+        col(IdempotencyKey.status_code).is_not(None),
+        col(IdempotencyKey.created) <= abandoned_before,
+    )
+    expired = and_(col(IdempotencyKey.expires_at) <= now, gone)
+    keys = (
+        await db.exec(
+            select(IdempotencyKey.account_id, IdempotencyKey.livemode, IdempotencyKey.key)
+            .where(expired)
+            .order_by(col(IdempotencyKey.expires_at))
+            .limit(limit)
+        )
+    ).all()
+    if not keys:
+        return 0
+    primary_key = tuple_(
+        col(IdempotencyKey.account_id), col(IdempotencyKey.livemode), col(IdempotencyKey.key)
+    )
+    result = await db.exec(
+        delete(IdempotencyKey).where(primary_key.in_([tuple(row) for row in keys]), expired)
+    )
     return int(result.rowcount)
