@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Select, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import update
 from sqlalchemy.sql import Update
 from sqlmodel import col
 
@@ -131,6 +131,16 @@ def execute(database: Database, *statements: Update) -> None:
             await engine.dispose()
 
     run(go())
+
+
+async def read_all(database: Database, statement: Select[Any]) -> list[Any]:
+    """Rows of a SQLAlchemy select, timestamps read back as aware datetimes on both backends."""
+    engine = create_engine(database.url)
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(statement)).all())
+    finally:
+        await engine.dispose()
 
 
 def backdate_events(database: Database, event_ids: list[str], created: datetime) -> None:
@@ -425,3 +435,20 @@ def test_the_worker_of_a_running_server_purges_from_its_start(database: Database
             lambda kept: kept == (young_events, young_links, []),
             what="the old event, link and key purged",
         )
+
+
+def test_a_key_is_remembered_for_idempotency_retention_hours(database: Database) -> None:
+    with quiet_api(database, idempotency_retention_hours=1) as api:
+        # given
+        assert keyed_create(api, "short-lived", "1").status_code == 200
+        # when: the same key for another request
+        reused = keyed_create(api, "short-lived", "2")
+    # then: refused, with the configured window; the record expires an hour after its claim
+    assert reused.status_code == 400
+    (error,) = reused.json()["errors"]
+    assert error["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert "within the last hour;" in error["message"]
+    ((created, expires_at),) = run(
+        read_all(database, select(IdempotencyKey.created, IdempotencyKey.expires_at))
+    )
+    assert expires_at - created == timedelta(hours=1)
