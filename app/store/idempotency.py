@@ -141,28 +141,25 @@ async def purge_expired(
     """Delete at most `limit` expired records, oldest expiry first; returns how many went.
 
     A claim whose request may still be running (no response yet, made after `abandoned_before`)
-    is never purged, whatever its expiry. The DELETE repeats the conditions: a key re-claimed
-    between the SELECT and the DELETE has a new expiry and stays.
+    is never purged, whatever its expiry. One statement, the batch chosen by a subquery: a list
+    of 500 (account, mode, key) tuples would be an OR that Postgres tests on every row of the
+    scope. The outer WHERE repeats the conditions, so a key re-claimed meanwhile (a new row with
+    a new expiry) stays.
     """
-    gone = or_(
-        col(IdempotencyKey.status_code).is_not(None),
-        col(IdempotencyKey.created) <= abandoned_before,
+    expired = and_(
+        col(IdempotencyKey.expires_at) <= now,
+        or_(
+            col(IdempotencyKey.status_code).is_not(None),
+            col(IdempotencyKey.created) <= abandoned_before,
+        ),
     )
-    expired = and_(col(IdempotencyKey.expires_at) <= now, gone)
-    keys = (
-        await db.exec(
-            select(IdempotencyKey.account_id, IdempotencyKey.livemode, IdempotencyKey.key)
-            .where(expired)
-            .order_by(col(IdempotencyKey.expires_at))
-            .limit(limit)
-        )
-    ).all()
-    if not keys:
-        return 0
-    primary_key = tuple_(
-        col(IdempotencyKey.account_id), col(IdempotencyKey.livemode), col(IdempotencyKey.key)
+    primary_key = (
+        col(IdempotencyKey.account_id),
+        col(IdempotencyKey.livemode),
+        col(IdempotencyKey.key),
     )
+    batch = select(*primary_key).where(expired).order_by(col(IdempotencyKey.expires_at))
     result = await db.exec(
-        delete(IdempotencyKey).where(primary_key.in_([tuple(row) for row in keys]), expired)
+        delete(IdempotencyKey).where(tuple_(*primary_key).in_(batch.limit(limit)), expired)
     )
     return int(result.rowcount)
