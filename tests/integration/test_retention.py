@@ -339,6 +339,7 @@ def test_purged_objects_answer_as_documented(database: Database) -> None:
         ]
         # the purged link never existed, as far as the page can tell
         assert api.http.get(f"/verify/{token_of(old['url'])}").status_code == 404
+        assert api.http.get(f"/verify/{token_of(old['url'])}/status").status_code == 404
         # the purged key is free for a new request
         again = keyed_create(api, "reused", "2")
         assert again.status_code == 200
