@@ -161,6 +161,9 @@ async def purge_events(db: AsyncSession, *, created_before: datetime, limit: int
             .where(col(Event.created) < created_before, ~due)
             .order_by(col(Event.created))
             .limit(limit)
+            # Another process purging at once takes other events (Postgres; SQLite has one
+            # writer), so the two never wait on, or deadlock over, the same rows.
+            .with_for_update(of=Event, skip_locked=True)
         )
     ).all()
     if not rows:

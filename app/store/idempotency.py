@@ -158,8 +158,14 @@ async def purge_expired(
         col(IdempotencyKey.livemode),
         col(IdempotencyKey.key),
     )
-    batch = select(*primary_key).where(expired).order_by(col(IdempotencyKey.expires_at))
-    result = await db.exec(
-        delete(IdempotencyKey).where(tuple_(*primary_key).in_(batch.limit(limit)), expired)
+    # SKIP LOCKED (Postgres; SQLite has one writer): two processes purging at once take
+    # different rows rather than waiting on, or deadlocking over, the same ones.
+    batch = (
+        select(*primary_key)
+        .where(expired)
+        .order_by(col(IdempotencyKey.expires_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
+    result = await db.exec(delete(IdempotencyKey).where(tuple_(*primary_key).in_(batch), expired))
     return int(result.rowcount)

@@ -26,7 +26,16 @@ async def purge_links(db: AsyncSession, *, done_before: datetime, limit: int) ->
     when the DELETE runs; nothing references a link (a session keeps its token as a copy).
     """
     done = _done_before(done_before)
-    tokens = (await db.exec(select(VerificationLink.token).where(done).limit(limit))).all()
+    # SKIP LOCKED: a second process purging at once takes other links (Postgres; SQLite has one
+    # writer), so the two never wait on, or deadlock over, the same rows.
+    tokens = (
+        await db.exec(
+            select(VerificationLink.token)
+            .where(done)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
     if not tokens:
         return 0
     result = await db.exec(

@@ -453,3 +453,44 @@ def test_a_key_is_remembered_for_idempotency_retention_hours(database: Database)
         read_all(database, select(IdempotencyKey.created, IdempotencyKey.expires_at))
     )
     assert expires_at - created == timedelta(hours=1)
+
+
+def test_two_processes_purging_at_once_share_the_work(database: Database) -> None:
+    # given: old events, keys and links enough for several batches
+    with quiet_api(database) as api:
+        for index in range(6):
+            assert keyed_create(api, f"key-{index}", str(index)).status_code == 200
+    backdate_events(database, column(database, "SELECT id FROM events"), days_ago(31))
+    execute(
+        database,
+        update(VerificationLink).values(expires_at=days_ago(8)),
+        update(IdempotencyKey).values(expires_at=utcnow() - timedelta(minutes=1)),
+    )
+
+    async def one_process() -> list[Purged]:
+        engine = create_engine(database.url)
+        reader = Reader(engine)
+        services = Services(engine, reader)
+        done = []
+        try:
+            while True:
+                purged = await purges.purge_some(
+                    services, retention=DEFAULTS, claim_lease=CLAIM_LEASE, batch=2
+                )
+                done.append(purged)
+                if not purged.more_after(2):
+                    return done
+        finally:
+            await reader.close()
+            await engine.dispose()
+
+    async def both() -> list[list[Purged]]:
+        return list(await asyncio.gather(one_process(), one_process()))
+
+    # when
+    runs = [purged for process in run(both()) for purged in process]
+    # then: no error, every row purged once
+    assert sum(purged.events for purged in runs) == 6
+    assert sum(purged.idempotency_keys for purged in runs) == 6
+    assert sum(purged.hosted_links for purged in runs) == 6
+    assert column(database, "SELECT id FROM events") == []
