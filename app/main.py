@@ -26,7 +26,7 @@ from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint, readiness_endpoint
 from app.web.hosted import hosted_routes
-from app.web.idempotency import Idempotency
+from app.web.idempotency import CLAIM_LEASE, Idempotency
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
@@ -85,7 +85,7 @@ def create_app(
         reader=reader,
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
-        idempotency=Idempotency(engine=engine),
+        idempotency=Idempotency(engine=engine, lifetime=settings.retention.key_lifetime),
         playground=playground,
         trusted_documents=trusted_documents,
     )
@@ -112,6 +112,8 @@ def create_app(
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
         webhook_retry_seconds=settings.webhook_retry_seconds,
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,
+        retention=settings.retention,
+        claim_lease=CLAIM_LEASE,
     )
 
     @asynccontextmanager

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.domain.retention import Retention
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 GATEWAY_ENVS = ("production", "development")
@@ -108,6 +110,12 @@ class Settings:
             3600); a client that has not answered the previous one by then is closed with 1013.
         subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
             client that stops reading past it is closed with 1013 and resumes with its cursor.
+        idempotency_retention_hours: How long an idempotency key is remembered before the worker
+            purges its record (1 to 8760; 0: never purged, keys still expire after 24 h).
+        event_retention_days: How long events are kept (1 to 3650; 0: for good). An event with a
+            webhook attempt still due stays until it is done.
+        hosted_link_retention_days: How long a spent or expired hosted-page link is kept, so it
+            answers 410 rather than 404 (1 to 3650; 0: for good).
     """
 
     database_url: str
@@ -146,6 +154,17 @@ class Settings:
     websocket_init_timeout_seconds: float = 10.0
     websocket_ping_seconds: float = 15.0
     subscription_queue_size: int = 1000
+    idempotency_retention_hours: int = 24
+    event_retention_days: int = 30
+    hosted_link_retention_days: int = 7
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            idempotency_hours=self.idempotency_retention_hours,
+            event_days=self.event_retention_days,
+            hosted_link_days=self.hosted_link_retention_days,
+        )
 
     @property
     def development(self) -> bool:
@@ -272,6 +291,15 @@ class Settings:
             subscription_queue_size=_count(
                 env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
             ),
+            idempotency_retention_hours=_retention(
+                env, "IDEMPOTENCY_RETENTION_HOURS", cls.idempotency_retention_hours, "hours", 8760
+            ),
+            event_retention_days=_retention(
+                env, "EVENT_RETENTION_DAYS", cls.event_retention_days, "days", 3650
+            ),
+            hosted_link_retention_days=_retention(
+                env, "HOSTED_LINK_RETENTION_DAYS", cls.hosted_link_retention_days, "days", 3650
+            ),
         )
 
 
@@ -311,6 +339,22 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int)
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
+
+
+def _retention(env: Mapping[str, str], name: str, default: int, unit: str, high: int) -> int:
+    """A retention window in whole `unit`s, 1 to `high`, or 0 for "never purge"."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of {unit}, got {raw!r}") from None
+    if not 0 <= value <= high:
+        raise SettingsError(
+            f"{name} must be 0 (never purge) or between 1 and {high} {unit}, got {raw!r}"
+        )
     return value
 
 

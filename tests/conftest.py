@@ -245,6 +245,8 @@ def server(database: Database) -> Iterator[Server]:
         webhook_retry_seconds=(1.0, 1.0, 1.0),
         webhook_test_retry_seconds=(1.0, 1.0, 1.0),
         webhook_timeout_seconds=2.0,
+        # Tests expire links to 2000 and expect 410: the worker must not purge them meanwhile.
+        hosted_link_retention_days=0,
     )
     with running_server(settings) as started:
         yield started

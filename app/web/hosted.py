@@ -10,7 +10,8 @@
 
 What a request can get instead:
 
-    404  the token was never issued (page, submit and status alike)
+    404  the token was never issued, or its link was purged HOSTED_LINK_RETENTION_DAYS after
+         it was spent or expired (page, submit and status alike)
     410  the link expired or was spent, or its session no longer awaits input (a second submit)
     400  the choice or the test data breaks a rule: the form again, naming the field; nothing written
     413  / 415  the body is too large / not a form
