@@ -41,7 +41,7 @@ class ClientAddresses:
         self.trusted_proxies = tuple(trusted_proxies)
         # Parsing and matching an address costs a few microseconds; a gateway sees the same
         # few proxies and clients over and over.
-        self._trusted = lru_cache(maxsize=1024)(self._is_trusted)
+        self._hop = lru_cache(maxsize=4096)(self._read_hop)
 
     def bucket(self, scope: Scope) -> str:
         """The key the request's anonymous rate limit counts under."""
@@ -56,21 +56,26 @@ class ClientAddresses:
     def address(self, peer: str, forwarded_for: Iterable[str]) -> str:
         """The client address: `peer` unless it is a trusted proxy, then the rightmost entry of
         the X-Forwarded-For values (in header order) that is not (see the module docstring)."""
-        if not self._trusted(peer):
+        hop = self._hop(peer)
+        if hop is None or not hop[1]:
             return peer
-        address = peer
+        address = hop[0]
         for entry in reversed(_entries(forwarded_for)):
-            parsed = _parse(entry)
-            if parsed is None:
+            hop = self._hop(entry)
+            if hop is None:
                 break
-            address = str(parsed)
-            if not self._trusted(address):
+            address, trusted = hop
+            if not trusted:
                 break
         return address
 
-    def _is_trusted(self, address: str) -> bool:
-        parsed = _parse(address)
-        return parsed is not None and any(parsed in network for network in self.trusted_proxies)
+    def _read_hop(self, text: str) -> tuple[str, bool] | None:
+        """The address `text` names, written canonically, and whether it is a trusted proxy;
+        None when it names no address."""
+        parsed = _parse(text)
+        if parsed is None:
+            return None
+        return str(parsed), any(parsed in network for network in self.trusted_proxies)
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import pytest
 import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from app.domain import ids
 from app.settings import IPNetwork, Settings
@@ -39,6 +41,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPENAME = "{ __typename }"
 SESSIONS = "/v1/identity/verification_sessions"
+PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 @contextmanager
@@ -224,23 +227,28 @@ def test_websocket_handshakes_count_against_the_address(server: Server) -> None:
     with anonymous_limited(server) as second:
         url = second.base_url.replace("http://", "ws://") + "/graphql"
 
-        async def handshakes() -> list[int]:
-            statuses = []
+        async def handshakes() -> list[Any]:
+            answers: list[Any] = []
             for _ in range(BURST):
                 try:
-                    async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
-                        statuses.append(101)
+                    async with connect(url, subprotocols=[PROTOCOL]):
+                        answers.append(101)
                 except InvalidStatus as error:
-                    statuses.append(error.response.status_code)
-            return statuses
+                    answers.append(error.response)
+            return answers
 
         # when
         started = time.time()
-        statuses = asyncio.run(handshakes())
+        answers = asyncio.run(handshakes())
         windows = int(time.time()) - int(started) + 1
     # then
-    assert set(statuses) == {101, 429}
-    assert LIMIT <= statuses.count(101) <= LIMIT * windows
+    upgraded = answers.count(101)
+    assert LIMIT <= upgraded <= LIMIT * windows
+    refused = [answer for answer in answers if answer != 101]
+    assert len(refused) == BURST - upgraded
+    assert {answer.status_code for answer in refused} == {429}
+    assert refused[0].headers["Retry-After"] == "1"
+    assert json.loads(refused[0].body)["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
 
 
 def test_zero_turns_the_anonymous_limit_off(server: Server) -> None:
