@@ -183,11 +183,17 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_bucket(server
 # --- REST, hosted pages, WebSockets ------------------------------------------------------------------
 
 
-def test_rest_requests_without_a_key_get_stripes_429(server: Server) -> None:
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer sk_test_not-a-real-key", "Basic bm90LWJhc2U2NA=="]
+)
+def test_rest_requests_without_a_valid_key_get_stripes_429(
+    server: Server, authorization: str | None
+) -> None:
     # given
+    headers = {} if authorization is None else {"Authorization": authorization}
     with anonymous_limited(server) as second, httpx.Client(base_url=second.base_url) as http:
         # when
-        result = burst(lambda turn: http.get(SESSIONS))
+        result = burst(lambda turn: http.get(SESSIONS, headers=headers))
     # then
     assert result.within_limit()
     assert {response.status_code for response in result.allowed} == {401}
@@ -314,7 +320,11 @@ def test_serve_believes_no_forwarded_for_from_localhost_by_default(
     server: Server, workdir: Path
 ) -> None:
     # given: uvicorn alone would trust X-Forwarded-For from 127.0.0.1
-    env = gateway_env(server.settings.database_url, RATE_LIMIT_ANONYMOUS_PER_SECOND=str(LIMIT))
+    env = gateway_env(
+        server.settings.database_url,
+        RATE_LIMIT_ANONYMOUS_PER_SECOND=str(LIMIT),
+        TRUSTED_PROXIES="",
+    )
     env.pop("FORWARDED_ALLOW_IPS", None)
     gateway = Gateway(name="serve", workdir=workdir, env=env).start()
     try:
