@@ -179,9 +179,9 @@ class RateLimiter:
         if await self._count(f"anonymous:{self.addresses.bucket(scope)}") <= limit:
             return None
         return (
-            f"Too many requests without an API key: one client address may make {limit} "
-            "requests per second without credentials. Retry after the time in the Retry-After "
-            "header, or authenticate."
+            f"Too many requests: one client address may make {limit} requests per second "
+            "without credentials. Retry after the time in the Retry-After header, or send an "
+            "API key."
         )
 
     async def _count(self, key: str) -> int:
