@@ -20,7 +20,7 @@ dual-stack socket reports for an IPv4 client) as the IPv4 address it maps.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from starlette.types import Scope
@@ -103,8 +103,9 @@ def _parse(text: str) -> IPAddress | None:
     return address
 
 
-def _forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
-    return [value.decode("latin-1") for name, value in headers if name == _FORWARDED_FOR]
+def _forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> Iterator[str]:
+    """The X-Forwarded-For values, lazily: an untrusted peer's headers are never scanned."""
+    return (value.decode("latin-1") for name, value in headers if name == _FORWARDED_FOR)
 
 
 def _entries(values: Iterable[str]) -> list[str]:
