@@ -194,6 +194,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
         server_header=False,
+        # uvicorn would otherwise rewrite the client address from X-Forwarded-For whenever the
+        # peer is 127.0.0.1 (or FORWARDED_ALLOW_IPS): TRUSTED_PROXIES alone decides whom to
+        # believe (app.web.client_address).
+        proxy_headers=False,
     )
     server = _server_class()(config, app)
     # As `uvicorn.run` does: after a graceful stop on SIGINT uvicorn raises it again, as

@@ -177,7 +177,7 @@ def create_app(
                 ),
                 methods=["GET"],
             ),
-            *hosted_routes(database=graphql.database, settings=settings),
+            *hosted_routes(database=graphql.database, settings=settings, rate_limiter=rate_limiter),
             *rest_routes(
                 database=graphql.database,
                 settings=settings,

@@ -6,6 +6,7 @@ the variable's name and the rule it broke, so a misconfigured process never star
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ LOG_FORMATS = ("text", "json")
 GATEWAY_ENVS = ("production", "development")
 GRAPHQL_EXECUTIONS = ("compiled", "reference")
 PERSISTED_DOCUMENT_MODES = ("allow", "only")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -68,6 +72,11 @@ class Settings:
         cors_origins: Origins whose browser pages may call /graphql; none by default.
         rate_limit_live_per_second: Requests per second one live-mode key may make (0: no limit).
         rate_limit_test_per_second: Requests per second one test-mode key may make (0: no limit).
+        rate_limit_anonymous_per_second: Requests per second one client address may make
+            without a valid credential (0: no limit; see `app.web.ratelimit`).
+        trusted_proxies: Networks of the proxies whose X-Forwarded-For is believed
+            (TRUSTED_PROXIES, comma-separated addresses or CIDRs); none by default, so the
+            client address is always the connection's peer (see `app.web.client_address`).
         redis_url: Redis shared by every gateway process for the rate limits
             (`redis://host:port/db`); None counts in each process alone.
         redis_key_prefix: Prefix of the gateway's Redis keys, so several gateways share a Redis.
@@ -131,6 +140,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     rate_limit_live_per_second: int = 100
     rate_limit_test_per_second: int = 25
+    rate_limit_anonymous_per_second: int = 20
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     redis_url: str | None = None
     redis_key_prefix: str = "gateway:"
     gateway_env: str = "production"
@@ -248,6 +259,10 @@ class Settings:
             rate_limit_test_per_second=_per_second(
                 env, "RATE_LIMIT_TEST_PER_SECOND", cls.rate_limit_test_per_second
             ),
+            rate_limit_anonymous_per_second=_per_second(
+                env, "RATE_LIMIT_ANONYMOUS_PER_SECOND", cls.rate_limit_anonymous_per_second
+            ),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             redis_url=_redis_url(env),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or cls.redis_key_prefix,
             gateway_env=gateway_env,
@@ -387,6 +402,27 @@ def _files(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
                 f"{name} must name existing files (comma-separated), got {str(path)!r}"
             )
     return paths
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated IP addresses (`10.0.0.7`, `::1`) and CIDR networks (`10.0.0.0/8`,
+    `fd00::/8`); `""` or unset for none. A network with host bits set (`10.0.0.7/8`) is refused
+    rather than guessed at: it is a typo for either the address or the network."""
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        entry = part.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError as error:
+            rule = (
+                "must name networks without host bits set (10.0.0.0/8, not 10.0.0.7/8)"
+                if "host bits set" in str(error)
+                else "must be comma-separated IP addresses or CIDR networks such as 10.0.0.0/8"
+            )
+            raise SettingsError(f"{name} {rule}, got {entry!r}") from None
+    return tuple(networks)
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -221,6 +221,8 @@ def running_server(
         log_config=None,
         access_log=False,
         lifespan="on",
+        # As `serve` runs it: the client address is the peer's (TRUSTED_PROXIES decides).
+        proxy_headers=False,
     )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -258,6 +260,7 @@ def server(database: Database) -> Iterator[Server]:
         # Tests fire requests as fast as they can; only tests/api/test_rate_limits.py limits them.
         rate_limit_live_per_second=0,
         rate_limit_test_per_second=0,
+        rate_limit_anonymous_per_second=0,
         # Webhook retries a second apart, and a short timeout, so tests see them happen.
         webhook_retry_seconds=(1.0, 1.0, 1.0),
         webhook_test_retry_seconds=(1.0, 1.0, 1.0),

@@ -140,7 +140,8 @@ class GraphQLEndpoint:
             fields = await _read_request(request, self.settings.max_body_bytes)
             variables, operation_name = fields.variables, fields.operation_name
             principal = await self._principal(request)
-            if (limited := await self.rate_limiter.refuse(principal, media_type)) is not None:
+            limited = await self.rate_limiter.refuse(principal, media_type, request.scope)
+            if limited is not None:
                 return limited
             resolved = await self.documents.resolve(
                 query=fields.query, document_id=fields.document_id, extensions=fields.extensions
@@ -176,6 +177,11 @@ class GraphQLEndpoint:
                 run=run,
             )
         except RequestError as error:
+            # A refused credential counts as none: it must not buy unlimited guesses.
+            if error.status == 401 and (
+                limited := await self.rate_limiter.refuse(None, media_type, request.scope)
+            ):
+                return limited
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             headers = {"Allow": "POST"} if error.status == 405 else None
             return _json(body, error.status, media_type, headers)
