@@ -155,6 +155,19 @@ def _json_object(value: str) -> dict[str, Any]:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app import metrics
+
+    # Before the app exists: every metric this process (and any it starts) creates is written
+    # to this directory, and /metrics adds them all up (app.metrics).
+    directory = metrics.prepare_directory()
+    try:
+        return _serve_with_metrics(replace(settings, metrics_directory=directory.path), args)
+    finally:
+        metrics.process_exited(os.getpid())
+        directory.cleanup()
+
+
+def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app

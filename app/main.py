@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.db import Reader, create_engine, on_commit
+from app.metrics import Metrics
 from app.migrations import head_revision
 from app.rest import rest_routes
 from app.schema import build_schema
@@ -25,6 +26,7 @@ from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint, readiness_endpoint
 from app.web.hosted import hosted_routes
 from app.web.idempotency import Idempotency
+from app.web.metrics import metrics_endpoint
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
@@ -47,7 +49,9 @@ def create_app(
     engine = engine or create_engine(settings.database_url)
     reader = Reader(engine)
     live_verifier = load_verifier(settings.verifier)
-    rate_limiter = RateLimiter.from_settings(settings)
+    metrics = Metrics.create(settings.metrics_directory)
+    metrics.watch_pool(engine)
+    rate_limiter = RateLimiter.from_settings(settings, metrics=metrics)
     playground = Playground()
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
@@ -56,9 +60,10 @@ def create_app(
         reader=reader,
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
-        idempotency=Idempotency(engine=engine),
+        idempotency=Idempotency(engine=engine, metrics=metrics),
         playground=playground,
         trusted_documents=trusted_documents,
+        metrics=metrics,
     )
     # One poller per process for every subscriber (app.services.live).
     feed = LiveFeed(
@@ -117,7 +122,7 @@ def create_app(
             await reader.close()
             await engine.dispose()
 
-    middleware = [Middleware(RequestIdMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware, metrics=metrics)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -139,6 +144,11 @@ def create_app(
                 readiness_endpoint(
                     engine, head=head_revision(), shutting_down=lambda: app.state.shutting_down
                 ),
+                methods=["GET"],
+            ),
+            Route(
+                "/metrics",
+                metrics_endpoint(metrics, database=graphql.database, token=settings.metrics_token),
                 methods=["GET"],
             ),
             *hosted_routes(database=graphql.database, settings=settings),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -108,6 +108,12 @@ class Settings:
             3600); a client that has not answered the previous one by then is closed with 1013.
         subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
             client that stops reading past it is closed with 1013 and resumes with its cursor.
+        metrics_token: The bearer token `GET /metrics` asks for (METRICS_TOKEN: 16 to 256
+            printable ASCII characters, no spaces); None leaves /metrics open. Kept out of
+            `repr`, so it never reaches a log.
+        metrics_directory: PROMETHEUS_MULTIPROC_DIR, an existing writable directory every
+            process writes its metrics to (see `app.metrics`); `serve` makes a private one
+            when unset.
     """
 
     database_url: str
@@ -146,6 +152,8 @@ class Settings:
     websocket_init_timeout_seconds: float = 10.0
     websocket_ping_seconds: float = 15.0
     subscription_queue_size: int = 1000
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_directory: Path | None = None
 
     @property
     def development(self) -> bool:
@@ -272,6 +280,8 @@ class Settings:
             subscription_queue_size=_count(
                 env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
             ),
+            metrics_token=_token(env, "METRICS_TOKEN"),
+            metrics_directory=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
         )
 
 
@@ -343,6 +353,29 @@ def _files(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
                 f"{name} must name existing files (comma-separated), got {str(path)!r}"
             )
     return paths
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    """A bearer token: 16 to 256 printable ASCII characters without spaces; None when unset or
+    empty. The value itself is never part of the error."""
+    raw = env.get(name) or None
+    if raw is not None and not (16 <= len(raw) <= 256 and all("!" <= c <= "~" for c in raw)):
+        raise SettingsError(
+            f"{name} must be 16 to 256 printable ASCII characters without spaces "
+            f"(got {len(raw)} characters)"
+        )
+    return raw
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    """An existing directory this process may write to, made absolute; None when unset."""
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    path = Path(raw).resolve()
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"{name} must be an existing writable directory, got {str(path)!r}")
+    return path
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -100,7 +100,9 @@ class Rest:
                 call = Call(
                     principal=await self._principal(request), params=await self._params(request)
                 )
-                if (limited := await self.rate_limiter.over_limit(call.principal)) is not None:
+                if (
+                    limited := await self.rate_limiter.over_limit(call.principal, surface="rest")
+                ) is not None:
                     raise StripeError(429, "invalid_request_error", limited, code="rate_limit")
             except StripeError as error:
                 if error.status == 429:

@@ -11,6 +11,7 @@ is a `DomainError`, raised before anything is written or with the transaction ro
     services.links      the hosted page's link: find it, submit through it
     services.jobs       the background worker's due jobs
     services.persisted_queries  the shared store of automatic persisted queries
+    services.backlog    due jobs and webhook attempts, for /metrics
 """
 
 from __future__ import annotations

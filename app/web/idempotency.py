@@ -40,6 +40,7 @@ from starlette.responses import Response
 
 from app.db import database_fault, read_session, write_session
 from app.domain.access import Principal
+from app.metrics import Metrics
 from app.models import IdempotencyKey, utcnow
 from app.store import idempotency as store
 from app.web.errors import error_response
@@ -60,8 +61,15 @@ _CLAIM_ATTEMPTS = 3
 class Idempotency:
     """Claims, replays and stores keyed mutation requests over one database."""
 
-    def __init__(self, *, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.clock = clock
         self._next_purge = datetime.min.replace(tzinfo=UTC)
         # Claims this process failed to release (the database was down): released before the
@@ -122,7 +130,10 @@ class Idempotency:
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
-            return _answer_for(holder, request_hash, media_type, refuse)
+            answer = _answer_for(holder, request_hash, media_type, refuse)
+            if self.metrics is not None and REPLAYED_HEADER in answer.headers:
+                self.metrics.replayed()
+            return answer
         try:
             response = await run()
         except Exception:

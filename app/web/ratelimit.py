@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from app.domain.access import Principal
+from app.metrics import Metrics
 from app.settings import Settings
 from app.web.errors import error_response
 
@@ -89,7 +90,9 @@ class RateLimiter:
         redis: Redis | None = None,
         redis_key_prefix: str = "gateway:",
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.live_per_second = live_per_second
         self.test_per_second = test_per_second
         self.clock = clock
@@ -99,7 +102,7 @@ class RateLimiter:
         self._redis_retry_at = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, *, metrics: Metrics | None = None) -> RateLimiter:
         redis = None
         if settings.redis_url is not None:
             redis = Redis.from_url(
@@ -113,11 +116,12 @@ class RateLimiter:
             test_per_second=settings.rate_limit_test_per_second,
             redis=redis,
             redis_key_prefix=settings.redis_key_prefix,
+            metrics=metrics,
         )
 
     async def refuse(self, principal: Principal | None, media_type: str) -> Response | None:
         """The GraphQL 429 for a request over its limit; None for a request that may go on."""
-        message = await self.over_limit(principal)
+        message = await self.over_limit(principal, surface="graphql")
         if message is None:
             return None
         return error_response(
@@ -128,9 +132,10 @@ class RateLimiter:
             headers={"Retry-After": "1"},
         )
 
-    async def over_limit(self, principal: Principal | None) -> str | None:
+    async def over_limit(self, principal: Principal | None, *, surface: str) -> str | None:
         """Counts the request against its credential's budget (one budget whichever surface,
-        GraphQL or REST, it comes through): why it is refused, or None when it may go on."""
+        GraphQL or REST, it comes through): why it is refused, or None when it may go on.
+        `surface` (graphql, rest or websocket) labels the refusal in /metrics."""
         if principal is None:
             return None
         livemode = principal.scope.livemode
@@ -144,6 +149,8 @@ class RateLimiter:
         )
         if await self._count(key) <= limit:
             return None
+        if self.metrics is not None:
+            self.metrics.rate_limited(surface)
         mode = "live" if livemode else "test"
         return (
             f"Too many requests: a {mode}-mode key may make {limit} requests per second. "

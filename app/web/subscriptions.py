@@ -285,7 +285,9 @@ class _Connection:
         if operation_name is not None and not isinstance(operation_name, str):
             await self._error(operation_id, "`operationName` must be a string.", "BAD_REQUEST")
             return
-        if (refused := await graphql.rate_limiter.over_limit(principal)) is not None:
+        if (
+            refused := await graphql.rate_limiter.over_limit(principal, surface="websocket")
+        ) is not None:
             await self._error(operation_id, refused, "RATE_LIMITED")
             return
         extensions = payload.get("extensions")
