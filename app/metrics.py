@@ -289,6 +289,9 @@ _FIRST_OPERATION = re.compile(
     r"(?:[\s,\ufeff]|#[^\n\r]*)*(?:(\{)|(query|mutation|subscription)\b\s*([_A-Za-z]\w*)?)"
 )
 
+# Past fragments (or anything odd), the first operation keyword that starts a definition.
+_ANY_OPERATION = re.compile(r"(?:^|[\s,}])(query|mutation|subscription)\b\s*[_A-Za-z({]")
+
 
 def operation_type(query: str, operation_name: str | None) -> str:
     """query, mutation or subscription: the type of the operation a request runs, read from the
@@ -299,11 +302,12 @@ def operation_type(query: str, operation_name: str | None) -> str:
             return "query"
         if operation_name is None or first.group(3) == operation_name:
             return first.group(2)
-    if operation_name is not None:
-        named = _named_operation(operation_name).search(query)
-        if named is not None:
-            return named.group(1)
-    return "query"
+    found = (
+        _ANY_OPERATION.search(query)
+        if operation_name is None
+        else _named_operation(operation_name).search(query)
+    )
+    return "query" if found is None else found.group(1)
 
 
 @lru_cache(maxsize=256)
