@@ -38,7 +38,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -88,12 +88,11 @@ class Directory:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def prepare_directory(environ: Mapping[str, str] | None = None) -> Directory:
+def prepare_directory() -> Directory:
     """PROMETHEUS_MULTIPROC_DIR when set; else a new private (0700) temporary directory, put into
     `os.environ` so that this process and every process started from it write there. Call it
     once, before the app (and any worker) starts."""
-    env = os.environ if environ is None else environ
-    given = env.get(ENVIRONMENT_VARIABLE)
+    given = os.environ.get(ENVIRONMENT_VARIABLE)
     if given:
         directory = Directory(Path(given), created=False)
     else:
@@ -180,9 +179,8 @@ class Metrics:
         directory, a new set in a registry of the app's own."""
         if directory is None:
             return cls(CollectorRegistry(auto_describe=True))
-        if not values.ValueClass._multiprocess or os.environ.get(ENVIRONMENT_VARIABLE) != str(
-            directory
-        ):
+        given = os.environ.get(ENVIRONMENT_VARIABLE)
+        if not values.ValueClass._multiprocess or given is None or not _same(given, directory):
             raise RuntimeError(
                 f"prometheus-client does not write to {directory}: set {ENVIRONMENT_VARIABLE} "
                 "with app.metrics.prepare_directory() before creating the app"
@@ -246,6 +244,10 @@ class Metrics:
         if backlog is not None:
             scrape.register(_BacklogCollector(backlog))
         return generate_latest(scrape)
+
+
+def _same(given: str, directory: Path) -> bool:
+    return Path(given).resolve() == directory.resolve()
 
 
 @cache

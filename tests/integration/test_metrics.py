@@ -209,17 +209,26 @@ def test_rate_limited_requests_and_idempotent_replays_are_counted(
         if gql(http, test_key, "query { __typename }").status_code == 429:
             refused += 1
             break
+    # and then over REST (one budget for both surfaces)
+    for _ in range(50):
+        listed = http.get(
+            "/v1/identity/verification_sessions", headers={"Authorization": f"Bearer {test_key}"}
+        )
+        if listed.status_code == 429:
+            refused += 1
+            break
     # and a keyed mutation is sent twice
     keyed = {"Idempotency-Key": f"metrics-{ids.random_base62(8)}"}
     first = gql(http, live_key, MUTATION, keyed)
     again = gql(http, live_key, MUTATION, keyed)
     after = scrape(http)
     # then
-    assert refused == 1
+    assert refused == 2
     assert first.status_code == again.status_code == 200
     assert again.headers.get("Idempotent-Replayed") == "true"
     limited = "gateway_rate_limited_total"
-    assert value(after, limited, surface="graphql") - value(before, limited, surface="graphql") == 1
+    for surface in ("graphql", "rest"):
+        assert value(after, limited, surface=surface) - value(before, limited, surface=surface) == 1
     replays = "gateway_idempotent_replays_total"
     assert value(after, replays) - value(before, replays) == 1
 
