@@ -39,7 +39,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -78,13 +78,15 @@ UNMATCHED_ROUTE = "other"
 @dataclass(frozen=True)
 class Directory:
     """Where the processes write their values. `created`: made by `prepare_directory`, so
-    `cleanup` removes it."""
+    `cleanup` removes it, in the process that made it only (a forked worker that inherited the
+    object, and runs the same exit path, leaves it to its parent)."""
 
     path: Path
     created: bool
+    owner: int = field(default_factory=os.getpid)
 
     def cleanup(self) -> None:
-        if self.created:
+        if self.created and os.getpid() == self.owner:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -135,7 +137,7 @@ class Metrics:
         )
         operations = Counter(
             "gateway_graphql_operations",
-            "GraphQL operations over HTTP, by type and outcome (ok, errors, refused by a limit).",
+            "GraphQL operations (HTTP and WebSocket), by type and outcome (ok, errors, refused).",
             ("type", "outcome"),
             registry=registry,
         )

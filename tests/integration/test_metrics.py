@@ -5,11 +5,13 @@ PROMETHEUS_MULTIPROC_DIR and one database each answer with the sum of both."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +24,9 @@ from app.settings import Settings
 from app.store import jobs
 from app.store.jobs import JobKind
 from tests.conftest import BACKENDS, Server, fresh_database_url, run, running_server
-from tests.helpers import CREATE_CREDENTIALS, token_of
+from tests.helpers import CREATE_CREDENTIALS, token_of, wait_for
 from tests.integration.test_durable_jobs import Gateway, create_key, gateway_env, launch, workdir
+from tests.ws_client import session
 
 __all__ = ["launch", "workdir"]  # fixtures, used by name
 
@@ -195,6 +198,45 @@ def test_graphql_operations_are_counted_by_type_and_outcome(
     assert moved(operations, type="query", outcome="errors") == 1
     assert moved(operations, type="query", outcome="refused") == 1
     assert moved("gateway_graphql_refusals_total", code="QUERY_TOO_DEEP") == 1
+
+
+def test_websocket_operations_are_counted(
+    http: httpx.Client, metered: Server, live_key: str
+) -> None:
+    # given
+    before = scrape(http)
+    deep = "subscription { " + "a { " * 20 + "b" + " }" * 20 + " }"
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with session(metered.base_url, live_key) as client:
+            await client.subscribe("s", "subscription { events { cursor } }")
+            await asyncio.sleep(0.3)  # it has started
+            await client.complete("s")
+            await client.subscribe("d", deep)
+            refused = await client.message("d")
+            await client.subscribe("q", "query { __typename }")
+            answered = await client.message("q")
+            return refused, answered
+
+    # when a subscription runs and is completed, one is refused and a query is answered
+    refused, answered = run(scenario())
+    # then
+    assert refused["type"] == "error", refused
+    assert refused["payload"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+    assert answered["type"] == "next", answered
+    operations = "gateway_graphql_operations_total"
+
+    def moved(after: Samples, **labels: str) -> float:
+        return value(after, operations, **labels) - value(before, operations, **labels)
+
+    # (the completed subscription is counted as its task ends, just after the client's message)
+    after = wait_for(
+        lambda: scrape(http),
+        lambda after: moved(after, type="subscription", outcome="ok") == 1,
+        what="the completed subscription to be counted",
+    )
+    assert moved(after, type="subscription", outcome="refused") == 1
+    assert moved(after, type="query", outcome="ok") == 1
 
 
 def test_rate_limited_requests_and_idempotent_replays_are_counted(
