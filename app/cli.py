@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -155,6 +156,32 @@ def _json_object(value: str) -> dict[str, Any]:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app import metrics
+
+    # Before the app exists: every metric this process (and any it starts) creates is written
+    # to this directory, and /metrics adds them all up (app.metrics).
+    directory = metrics.prepare_directory()
+
+    def clean_up() -> None:
+        metrics.process_exited(os.getpid())
+        directory.cleanup()
+
+    def on_sigterm(sig: int, frame: Any) -> None:
+        # uvicorn raises SIGTERM again after its graceful stop: clean up, then end by it as
+        # before (a service manager sees the same exit status).
+        clean_up()
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return _serve_with_metrics(replace(settings, metrics_directory=directory.path), args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        clean_up()
+
+
+def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app

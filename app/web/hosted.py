@@ -343,7 +343,10 @@ class HostedPages:
         500: nothing was submitted."""
 
         async def guarded(request: Request) -> Response:
-            if await self.rate_limiter.over_anonymous_limit(request.scope) is not None:
+            if (
+                await self.rate_limiter.over_anonymous_limit(request.scope, surface="hosted")
+                is not None
+            ):
                 return _too_many()
             try:
                 return await endpoint(request)

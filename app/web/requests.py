@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.ids import random_base62
 from app.logs import request_id
+from app.metrics import Metrics
 
 logger = logging.getLogger("app.access")
 
@@ -42,8 +43,9 @@ def loggable_path(path: str) -> str:
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.observe = metrics.observe_request if metrics is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +86,11 @@ class RequestIdMiddleware:
             await send_with_id({"type": "http.response.body", "body": b"Internal Server Error"})
         finally:
             method, path = scope["method"], loggable_path(scope["path"])
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            if self.observe is not None:
+                # The matched route's template (Starlette's Router puts it in the scope).
+                self.observe(scope.get("route"), method, status, seconds)
+            duration_ms = round(seconds * 1000, 1)
             logger.info(
                 "%s %s %d %.1fms",
                 method,
