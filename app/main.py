@@ -133,6 +133,7 @@ def create_app(
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop)) if run_worker else None
         feed_task = asyncio.create_task(feed.run(stop))
+        metrics_task = asyncio.create_task(metrics.run(stop))
         # Other processes' changes wake the feed at once (app.services.notices): Postgres's
         # NOTIFY, and Redis pub/sub when REDIS_URL is set.
         notices_task = asyncio.create_task(
@@ -149,6 +150,7 @@ def create_app(
             app.state.shutting_down = True
             stop.set()
             await feed_task
+            await metrics_task
             await notices_task
             if redis_notices is not None and redis_task is not None:
                 await redis_task
