@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from app import tracing
 from app.db import Reader, create_engine, on_commit
 from app.migrations import head_revision
 from app.rest import rest_routes
@@ -32,11 +34,21 @@ from app.web.subscriptions import SubscriptionEndpoint
 from app.web.trusted_documents import TrustedDocuments
 from app.worker import Worker
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 
 def create_app(
-    settings: Settings, *, engine: AsyncEngine | None = None, run_worker: bool = True
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    run_worker: bool = True,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The application; the database must already be migrated (`python -m app migrate`).
+
+    Traces go to `tracer_provider` when given (tests), else to OTEL_EXPORTER_OTLP_ENDPOINT when
+    set and the `otel` extra is installed (see `app.tracing`).
 
     Raises:
         VerifierError: the VERIFIER setting names nothing usable (checked at start, not later).
@@ -46,6 +58,9 @@ def create_app(
     trusted_documents = TrustedDocuments.load(settings.persisted_documents_files)
     engine = engine or create_engine(settings.database_url)
     reader = Reader(engine)
+    traces = tracing.start(settings, tracer_provider)
+    if traces is not None:
+        traces.instrument(engine, reader)
     live_verifier = load_verifier(settings.verifier)
     rate_limiter = RateLimiter.from_settings(settings)
     playground = Playground()
@@ -116,8 +131,13 @@ def create_app(
             await graphql.documents.close()
             await reader.close()
             await engine.dispose()
+            if traces is not None:
+                traces.shutdown()
 
     middleware = [Middleware(RequestIdMiddleware)]
+    if traces is not None:
+        # Outermost, so that the request's span holds everything done for it.
+        middleware.insert(0, Middleware(traces.middleware))
     if settings.cors_origins:
         middleware.append(
             Middleware(

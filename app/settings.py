@@ -108,6 +108,9 @@ class Settings:
             3600); a client that has not answered the previous one by then is closed with 1013.
         subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
             client that stops reading past it is closed with 1013 and resumes with its cursor.
+        otel_exporter_otlp_endpoint: Where OpenTelemetry traces go over OTLP/HTTP (the base URL,
+            without a trailing slash; spans are posted to its `/v1/traces`); None sends none.
+            Tracing also needs the `otel` extra (see `app.tracing`).
     """
 
     database_url: str
@@ -146,6 +149,7 @@ class Settings:
     websocket_init_timeout_seconds: float = 10.0
     websocket_ping_seconds: float = 15.0
     subscription_queue_size: int = 1000
+    otel_exporter_otlp_endpoint: str | None = None
 
     @property
     def development(self) -> bool:
@@ -272,6 +276,7 @@ class Settings:
             subscription_queue_size=_count(
                 env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
             ),
+            otel_exporter_otlp_endpoint=_otlp_endpoint(env),
         )
 
 
@@ -353,6 +358,20 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
             f"got a URL with scheme {url.split(':', 1)[0]!r}"
         )
     return url
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an OTLP/HTTP collector's absolute http(s) URL "
+            "without a query or fragment, such as http://127.0.0.1:4318 (the value given is "
+            "not repeated: it may hold a credential)"
+        )
+    return raw.rstrip("/")
 
 
 def default_database_url(directory: Path) -> str:
