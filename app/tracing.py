@@ -230,9 +230,15 @@ def _engine_tracer(tracer: Tracer, engine: AsyncEngine) -> None:
     its `EngineTracer` is what that attaches to the engine given. The Reader announces its
     statements to the engine's listeners without a connection (see `app.db.Reader`): those it
     traces itself, and the subclass leaves them alone, as it does statements outside a trace.
+    A failed statement's span says the error's type only: the instrumentation's own handler
+    writes the driver's message, which on Postgres quotes the row's values (`DETAIL: Key
+    (…)=(…) already exists`).
     """
+    from opentelemetry.instrumentation.sqlalchemy import engine as instrumentation
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
     from opentelemetry.metrics import NoOpMeter
+    from opentelemetry.trace import Status, StatusCode
+    from sqlalchemy import event
 
     class _EngineTracer(EngineTracer):
         def _before_cur_exec(
@@ -254,6 +260,15 @@ def _engine_tracer(tracer: Tracer, engine: AsyncEngine) -> None:
     # Traces only: the connection-usage metric goes to a meter that records nothing.
     usage = NoOpMeter("app").create_up_down_counter("db.client.connections.usage")
     _EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+
+    def failed(context: Any) -> None:
+        span = getattr(context.execution_context, "_otel_span", None)
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(context.original_exception).__name__))
+            span.end()
+
+    event.remove(engine.sync_engine, "handle_error", instrumentation._handle_error)
+    event.listen(engine.sync_engine, "handle_error", failed)
 
 
 # --- HTTP requests ----------------------------------------------------------------------------

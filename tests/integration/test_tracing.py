@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel extra is not installed")
 
@@ -40,10 +42,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
+from app import tracing
+from app.db import Reader, create_engine
 from app.domain import ids
 from app.main import create_app
 from app.settings import Settings, SettingsError
-from tests.conftest import Database, free_port
+from tests.conftest import Database, free_port, run
 
 WAIT_SECONDS = 20.0
 # A value only the variables carry: it must reach no span.
@@ -299,6 +303,40 @@ def test_statements_outside_a_request_start_no_trace(traced: Traced) -> None:
     assert statements(spans)
     for span in statements(spans):
         assert span.parent_id is not None, span
+
+
+def test_a_failed_statement_shows_the_error_type_not_the_values(database: Database) -> None:
+    # given an engine traced as the app traces its own
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def violate_a_unique_column() -> None:
+        engine = create_engine(database.url)
+        traces = tracing.start(settings_for(database), provider)
+        assert traces is not None
+        traces.instrument(engine, Reader(engine))
+        try:
+            with provider.get_tracer("test").start_as_current_span("request"):
+                async with engine.connect() as connection:
+                    await connection.execute(text("CREATE TEMP TABLE probe (x TEXT UNIQUE)"))
+                    insert = text("INSERT INTO probe (x) VALUES (:x)")
+                    await connection.execute(insert, {"x": MARKER})
+                    # when (Postgres's message quotes the value: `Key (x)=(…) already exists`)
+                    with pytest.raises(IntegrityError):
+                        await connection.execute(insert, {"x": MARKER})
+        finally:
+            traces.shutdown()
+            await engine.dispose()
+
+    run(violate_a_unique_column())
+    # then
+    failed = [span for span in exporter.get_finished_spans() if not span.status.is_ok]
+    assert len(failed) == 1
+    assert failed[0].status.description in ("IntegrityError", "UniqueViolationError")
+    assert failed[0].attributes is not None
+    assert failed[0].attributes["db.statement"].startswith("INSERT INTO probe")
+    assert MARKER not in "\n".join(span.to_json() for span in exporter.get_finished_spans())
 
 
 # --- a real collector -------------------------------------------------------------------------
