@@ -48,6 +48,7 @@ from app.domain import ids
 from app.main import create_app
 from app.settings import Settings, SettingsError
 from tests.conftest import Database, free_port, run
+from tests.ws_client import session as ws_session
 
 WAIT_SECONDS = 20.0
 # A value only the variables carry: it must reach no span.
@@ -303,6 +304,64 @@ def test_statements_outside_a_request_start_no_trace(traced: Traced) -> None:
     assert statements(spans)
     for span in statements(spans):
         assert span.parent_id is not None, span
+
+
+def test_a_caller_s_traceparent_makes_the_request_part_of_its_trace(traced: Traced) -> None:
+    # given
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    parent_id = "00f067aa0ba902b7"
+    # when
+    response = traced.http.post(
+        "/graphql",
+        json={"query": LIST_SESSIONS},
+        headers={
+            "Authorization": f"Bearer {traced.key}",
+            "traceparent": f"00-{trace_id}-{parent_id}-01",
+        },
+    )
+    # then
+    assert response.status_code == 200
+    request = one(traced.spans(requests=1), "POST /graphql")
+    assert request.trace_id == int(trace_id, 16)
+    assert request.parent_id == int(parent_id, 16)
+
+
+WATCH = "subscription Watch($id: ID!) { verificationSession(id: $id) { id status } }"
+
+
+def test_a_subscription_runs_through_the_traced_app(traced: Traced) -> None:
+    # given
+    created = traced.gql(CREATE, {"input": {"type": "DOCUMENT"}})
+    session_id = created["createVerificationSession"]["verificationSession"]["id"]
+
+    # when
+    async def watch() -> list[dict[str, Any]]:
+        async with ws_session(str(traced.http.base_url).rstrip("/"), traced.key) as client:
+            await client.subscribe("1", WATCH, {"id": session_id})
+            return await client.payloads("1", 1)
+
+    payloads = run(watch())
+    # then
+    assert payloads[0]["data"]["verificationSession"]["id"] == session_id
+    # The connection's span ends when the socket closes; no span per message.
+    spans = traced.spans(requests=2)
+    assert not [span for span in spans if span.name.endswith(("send", "receive"))]
+
+
+def test_the_service_is_named_identity_gateway_without_otel_service_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///unused", otel_exporter_otlp_endpoint="http://127.0.0.1:9"
+    )
+    traces = tracing.start(settings)
+    assert traces is not None
+    try:
+        assert traces.provider.resource.attributes["service.name"] == "identity-gateway"
+    finally:
+        traces.shutdown()
 
 
 def test_a_failed_statement_shows_the_error_type_not_the_values(database: Database) -> None:
