@@ -24,9 +24,9 @@ path pays for it is one check that a module global is None.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -41,9 +41,11 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger("app.tracing")
+T = TypeVar("T")
 
-# The tracer of GraphQL operation spans while an app traces; None while none does.
-_operation_tracer: Tracer | None = None
+# The tracer of GraphQL operation spans while an app traces; None while none does (the GraphQL
+# endpoint checks it before it calls `operation`).
+operation_tracer: Tracer | None = None
 _OFF: AbstractContextManager[None] = nullcontext()
 # Headers whose values a span never shows, whatever OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*
 # asks to capture (regular expressions, matched case-insensitively anywhere in the name).
@@ -65,10 +67,10 @@ class Tracing:
     def instrument(self, engine: AsyncEngine, reader: Reader) -> None:
         """Spans for the engine's statements (SQLAlchemy's own instrumentation), the Reader's
         (made here: it runs them on the driver, past SQLAlchemy) and GraphQL operations."""
-        global _operation_tracer
+        global operation_tracer
         _engine_tracer(self.tracer, engine)
         reader.statement_span = _statement_spans(self.tracer, engine)
-        _operation_tracer = self.tracer
+        operation_tracer = self.tracer
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """OpenTelemetry's ASGI middleware around `app`: a span per HTTP request."""
@@ -77,9 +79,9 @@ class Tracing:
     def shutdown(self) -> None:
         """Stop tracing operations; a provider made here sends its last spans (within the
         exporter's timeout, OTEL_EXPORTER_OTLP_TIMEOUT) and stops."""
-        global _operation_tracer
-        if _operation_tracer is self.tracer:
-            _operation_tracer = None
+        global operation_tracer
+        if operation_tracer is self.tracer:
+            operation_tracer = None
         if self.owned:
             self.provider.shutdown()
 
@@ -124,19 +126,25 @@ def _otlp_provider(endpoint: str) -> TracerProvider:
 # --- GraphQL operations -----------------------------------------------------------------------
 
 
-def operation(
-    parse: Callable[[str], DocumentNode], query: str, operation_name: str | None
-) -> AbstractContextManager[object]:
-    """A span around running one GraphQL operation, named by its type and name (`query
-    ListSessions`, an anonymous one `query`); while tracing is off, a shared no-op.
+async def operation(
+    execution: Awaitable[T],
+    parse: Callable[[str], DocumentNode],
+    query: str,
+    operation_name: str | None,
+) -> T:
+    """`execution` (the operation's run, not started yet) awaited inside a span named by the
+    operation's type and name (`query ListSessions`, an anonymous one `query`). The caller checks
+    `operation_tracer` first, so that while tracing is off it pays only that check.
 
-    `parse` is the limiter's (cached) parser, which the execution that follows uses too. The
-    name comes from the document's operation, never from the request's `operationName` alone;
-    the document and the variables are not recorded.
+    `parse` is the limiter's (cached) parser, which the execution uses too. The name comes from
+    the document's operation, never from the request's `operationName` alone; the document and
+    the variables are not recorded.
     """
-    if _operation_tracer is None:
-        return _OFF
-    return _operation_span(_operation_tracer, parse, query, operation_name)
+    tracer = operation_tracer
+    if tracer is None:
+        return await execution
+    with _operation_span(tracer, parse, query, operation_name):
+        return await execution
 
 
 def _operation_span(

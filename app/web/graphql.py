@@ -154,10 +154,12 @@ class GraphQLEndpoint:
             )
 
             async def run() -> Response:
-                with tracing.operation(self.schema.limiter.parse, query, operation_name):
-                    result = await self._execute(
-                        request, query, variables, operation_name, principal
+                execution = self._execute(request, query, variables, operation_name, principal)
+                if tracing.operation_tracer is not None:
+                    execution = tracing.operation(
+                        execution, self.schema.limiter.parse, query, operation_name
                     )
+                result = await execution
                 for error in result.errors or ():
                     if (code := database_fault(error.original_error)) is not None:
                         # Nothing was committed: answer 503, and let a keyed retry run again.
