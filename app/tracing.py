@@ -49,7 +49,8 @@ operation_tracer: Tracer | None = None
 _OFF: AbstractContextManager[None] = nullcontext()
 # Headers whose values a span never shows, whatever OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*
 # asks to capture (regular expressions, matched case-insensitively anywhere in the name).
-_SECRET_HEADERS = ("authorization", "cookie", "api-key", "secret", "token")
+# `referer` and `location` may hold a hosted page's URL, and with it its token.
+_SECRET_HEADERS = ("authorization", "cookie", "api-key", "secret", "token", "referer", "location")
 # A document's operation name can be as long as the document; a span name should not be.
 _MAX_NAME = 100
 SERVICE_NAME = "identity-gateway"
@@ -297,6 +298,7 @@ class _MaskedTracing:
         from opentelemetry.util.http import (
             OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS,
             get_custom_headers,
+            get_excluded_urls,
         )
 
         self.app = app
@@ -306,6 +308,8 @@ class _MaskedTracing:
             # Traces only: the HTTP metrics go to a meter that records nothing.
             meter=NoOpMeter("app"),
             exclude_spans=["receive", "send"],
+            # OTEL_PYTHON_ASGI_EXCLUDED_URLS (or OTEL_PYTHON_EXCLUDED_URLS): e.g. `healthz,readyz`.
+            excluded_urls=get_excluded_urls("ASGI"),
             http_capture_headers_sanitize_fields=[
                 *_SECRET_HEADERS,
                 *get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS),

@@ -160,10 +160,11 @@ class Traced:
 
 @pytest.fixture
 def traced(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Traced]:
-    # As an operator might: ask the instrumentation to record request headers, Authorization too.
-    monkeypatch.setenv(
-        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", "authorization,user-agent"
-    )
+    # As an operator might: ask the instrumentation to record every header, Authorization too.
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", ".*")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE", ".*")
+    # And leave the health probes out.
+    monkeypatch.setenv("OTEL_PYTHON_ASGI_EXCLUDED_URLS", "healthz,readyz")
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -263,7 +264,8 @@ def test_no_span_shows_a_key_a_client_secret_a_token_the_document_or_variables(
     token_path = urlsplit(session["url"]).path
     token = token_path.rsplit("/", 1)[1]
     # when the session is read over GET (the document and variables in the query string), the
-    # hosted page is opened, and its status read
+    # hosted page is opened and its form posted (a 303 to the status page, whose URL holds the
+    # token, as does the Referer the browser sends with it), and its status read
     read = traced.http.get(
         "/graphql",
         params={"query": SESSION, "variables": json.dumps({"id": session["id"] + MARKER})},
@@ -271,11 +273,25 @@ def test_no_span_shows_a_key_a_client_secret_a_token_the_document_or_variables(
     )
     assert read.status_code == 200, read.text
     assert traced.http.get(token_path).status_code == 200
-    assert traced.http.get(f"{token_path}/status").status_code == 200
+    posted = traced.http.post(
+        token_path,
+        data={"outcome": "requires_input", "last_error_code": "document_expired"},
+        headers={"Referer": session["url"]},
+    )
+    assert posted.status_code == 303, posted.text
+    status = traced.http.get(f"{token_path}/status", headers={"Referer": session["url"]})
+    assert status.status_code == 200
+    assert traced.http.get("/healthz").status_code == 200
     # then
-    seen = traced.spans(requests=4)
+    seen = traced.spans(requests=5)
     names = {span.name for span in seen}
-    assert {"GET /graphql", "GET /verify/[token]", "GET /verify/[token]/status"} <= names
+    assert {
+        "GET /graphql",
+        "GET /verify/[token]",
+        "POST /verify/[token]",
+        "GET /verify/[token]/status",
+    } <= names
+    assert "GET /healthz" not in names
     request = one(seen, "GET /graphql")
     assert request.attributes["http.request.header.authorization"] == ("[REDACTED]",)
     assert "?" not in request.attributes.get("http.url", "")
