@@ -2,10 +2,13 @@
 
 A traced request is one tree of spans:
 
-    GET /verify/[token]                  the HTTP request (OpenTelemetry's ASGI middleware)
-    └── query ListSessions               the GraphQL operation (`app.web.graphql`)
-        ├── SELECT gateway.sqlite3       a statement of the lean Reader (`app.db`)
-        └── INSERT gateway.sqlite3       an ORM/Core statement (SQLAlchemy's instrumentation)
+    POST /graphql                        the HTTP request (OpenTelemetry's ASGI middleware)
+    ├── SELECT <database>                the key's lookup, before the operation
+    └── mutation Create                  the GraphQL operation (`app.web.graphql`)
+        ├── SELECT <database>            a statement of the lean Reader (`app.db`)
+        └── INSERT <database>            an ORM/Core statement (SQLAlchemy's instrumentation)
+
+Hosted pages and the REST surface have the request's span and their statements under it.
 
 What never reaches a span: the Authorization header (or any captured header holding a
 credential), a URL's query string (a GET /graphql carries the document and its variables
@@ -18,7 +21,8 @@ their own: they would be a trace every few hundred milliseconds, each one statem
 
 Nothing of OpenTelemetry is imported until `start` finds tracing on, so a gateway without the
 extra, or without the endpoint, runs exactly as before; while tracing is off, what the request
-path pays for it is one check that a module global is None.
+path pays for it is a None check per operation (`operation_tracer`) and per Reader statement
+(`Reader.statement_span`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from app.web.requests import loggable_path
 if TYPE_CHECKING:
     from graphql import DocumentNode
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.trace import Span, SpanKind, Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger("app.tracing")
@@ -107,6 +111,9 @@ def start(settings: Settings, provider: TracerProvider | None = None) -> Tracing
 
 
 def _otlp_provider(endpoint: str) -> TracerProvider:
+    # The whole extra or none of it: an instrumentation missing fails here, not in create_app.
+    import opentelemetry.instrumentation.asgi
+    import opentelemetry.instrumentation.sqlalchemy.engine  # noqa: F401
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -170,7 +177,7 @@ def _operation_span(
 
 @contextmanager
 def _span(
-    tracer: Tracer, name: str, attributes: Mapping[str, str], *, kind: Any = None
+    tracer: Tracer, name: str, attributes: Mapping[str, Any], *, kind: SpanKind | None = None
 ) -> Iterator[Span]:
     """A span that, on an exception, is marked failed with the exception's type only: its
     message (and a traceback) may quote what a span must not show."""
@@ -207,7 +214,7 @@ def _statement_spans(
     from opentelemetry.trace import SpanKind
 
     url = engine.url
-    system = "postgresql" if engine.dialect.name == "postgresql" else engine.dialect.name
+    system = engine.dialect.name  # `sqlite` or `postgresql`, as the instrumentation says
     common: dict[str, Any] = {"db.system": system}
     if url.database:
         common["db.name"] = url.database
