@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import Reader
 from app.settings import Settings
@@ -335,4 +335,16 @@ class _MaskedTracing:
         await self.traced(shown, receive, send)
 
     async def _real(self, shown: Scope, receive: Receive, send: Send) -> None:
-        await self.app(shown[_REAL_SCOPE], receive, send)
+        from opentelemetry import trace
+
+        span = trace.get_current_span()
+
+        async def send_noting_the_request_id(message: Message) -> None:
+            # The Request-Id a client quotes, and the log lines carry, finds the trace too.
+            if message["type"] == "http.response.start":
+                for name, value in message.get("headers", ()):
+                    if name == b"request-id":
+                        span.set_attribute("gateway.request_id", value.decode("latin-1"))
+            await send(message)
+
+        await self.app(shown[_REAL_SCOPE], receive, send_noting_the_request_id)

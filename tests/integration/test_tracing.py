@@ -193,12 +193,18 @@ def children(spans: list[Seen], parent: Seen) -> list[Seen]:
 
 def test_a_query_is_a_request_span_over_its_operation_over_its_reads(traced: Traced) -> None:
     # when
-    traced.gql(LIST_SESSIONS)
+    response = traced.http.post(
+        "/graphql",
+        json={"query": LIST_SESSIONS},
+        headers={"Authorization": f"Bearer {traced.key}"},
+    )
     # then
+    assert response.status_code == 200, response.text
     spans = traced.spans(requests=1)
     request = one(spans, "POST /graphql")
     operation = one(spans, "query ListSessions")
     assert request.parent_id is None
+    assert request.attributes["gateway.request_id"] == response.headers["Request-Id"]
     assert operation.parent_id == request.span_id
     assert operation.attributes == {
         "graphql.operation.type": "query",
