@@ -116,6 +116,7 @@ def serving(settings: Settings, provider: TracerProvider | None = None) -> Itera
     finally:
         server.should_exit = True
         thread.join(timeout=WAIT_SECONDS)
+    assert not thread.is_alive(), "server did not stop"
 
 
 def settings_for(database: Database, **overrides: Any) -> Settings:
@@ -524,6 +525,28 @@ def test_spans_reach_an_otlp_collector_named_by_otel_service_name(
             for span in children(spans, operation)
         ), operation_name
     assert key not in "\n".join(map(repr, collector.bodies))
+
+
+def test_a_collector_that_does_not_answer_costs_no_request(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a collector address nothing listens on, and a short export timeout
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    key = database.create_key(account_id=ids.new_id(ids.ACCOUNT))
+    settings = settings_for(database, otel_exporter_otlp_endpoint=f"http://127.0.0.1:{free_port()}")
+    # when
+    with serving(settings) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        for _ in range(3):
+            response = http.post(
+                "/graphql",
+                json={"query": LIST_SESSIONS},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            # then every request is answered as without tracing
+            assert response.status_code == 200, response.text
+            assert "errors" not in response.json()
+    # and the server stopped (`serving` checks), its spans given up
+    assert tracing.operation_tracer is None
 
 
 # --- off --------------------------------------------------------------------------------------
