@@ -10,6 +10,7 @@ may show an API key, a client secret, a hosted-page token, the document or its v
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 import json
@@ -289,8 +290,18 @@ def test_no_span_shows_a_key_a_client_secret_a_token_the_document_or_variables(
     status = traced.http.get(f"{token_path}/status", headers={"Referer": session["url"]})
     assert status.status_code == 200
     assert traced.http.get("/healthz").status_code == 200
+    # and the REST surface lists sessions, the key in Stripe's Basic form, a filter in the URL
+    basic = base64.b64encode(f"{traced.key}:".encode()).decode()
+    listed = traced.http.get(
+        "/v1/identity/verification_sessions",
+        params={"limit": 1, "client_reference_id": MARKER},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert listed.status_code == 200, listed.text
     # then
-    seen = traced.spans(requests=5)
+    seen = traced.spans(requests=6)
+    rest = one(seen, "GET /v1/identity/verification_sessions")
+    assert statements(children(seen, rest)), "the REST surface's reads are under its request"
     names = {span.name for span in seen}
     assert {
         "GET /graphql",
@@ -306,6 +317,7 @@ def test_no_span_shows_a_key_a_client_secret_a_token_the_document_or_variables(
     everything = "\n".join(span.to_json() for span in traced.exporter.get_finished_spans())
     for secret in (
         traced.key,
+        basic,
         traced.key.split("_", 2)[-1],
         session["clientSecret"],
         session["clientSecret"].rsplit("_", 1)[-1],
