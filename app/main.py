@@ -58,9 +58,6 @@ def create_app(
     trusted_documents = TrustedDocuments.load(settings.persisted_documents_files)
     engine = engine or create_engine(settings.database_url)
     reader = Reader(engine)
-    traces = tracing.start(settings, tracer_provider)
-    if traces is not None:
-        traces.instrument(engine, reader)
     live_verifier = load_verifier(settings.verifier)
     rate_limiter = RateLimiter.from_settings(settings)
     playground = Playground()
@@ -99,6 +96,10 @@ def create_app(
         webhook_retry_seconds=settings.webhook_retry_seconds,
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,
     )
+    # Last, once nothing above can raise: tracing, once on, is stopped by the lifespan.
+    traces = tracing.start(settings, tracer_provider)
+    if traces is not None:
+        traces.instrument(engine, reader)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
