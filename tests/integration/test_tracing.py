@@ -1,9 +1,10 @@
 """OpenTelemetry traces (app.tracing): one tree per request, and nothing secret in it.
 
 A real uvicorn serves the app over each backend. Most tests hand the app a tracer provider with an
-in-memory exporter; one sends to a real OTLP/HTTP collector over loopback (a small HTTP server
-here that decodes the protobuf) with nothing but OTEL_EXPORTER_OTLP_ENDPOINT set, as an operator
-would. A span tree is: the HTTP request (kind SERVER), the GraphQL operation under it, and the
+in-memory exporter; one lets it send to a real OTLP/HTTP collector over loopback (a small HTTP
+server here whose protobuf the test decodes), configured by OTEL_EXPORTER_OTLP_ENDPOINT alone as
+an operator would, and one points it at a collector that does not answer. Two run a fresh
+interpreter: without the endpoint, and without the extra. A span tree is: the HTTP request (kind SERVER), the GraphQL operation under it, and the
 statements (kind CLIENT) under those: the lean Reader's and SQLAlchemy's (ORM writes). No span
 may show an API key, a client secret, a hosted-page token, the document or its variables.
 """
