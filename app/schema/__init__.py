@@ -99,5 +99,10 @@ def build_schema(settings: Settings | None = None) -> GatewaySchema:
         if getattr(_LimitsExtension, hook) is not getattr(SchemaExtension, hook):
             raise TypeError(f"the compiled path does not run extension hook {hook}")
     schema.limiter = limiter
-    schema.compiler = Compiler(schema._schema)
+    schema.compiler = Compiler(
+        schema._schema,
+        config=schema.config,
+        # Strawberry's resolver wrapper routes exceptions to handlers only when some exist.
+        exception_handlers=getattr(schema.schema_converter, "_exception_handler_specs", True),
+    )
     return schema

@@ -81,9 +81,12 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, VariableNode, visit
 from graphql.language.visitor import Visitor
 from graphql.pyutils import Path, is_iterable
+from strawberry import ID
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.permission import PermissionExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 from app.schema.permissions import ContextPermission
@@ -273,9 +276,19 @@ class Compiler:
         bailed: Runs a plan gave back to graphql-core.
     """
 
-    def __init__(self, schema: GraphQLSchema, *, cache_size: int = 256) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        config: StrawberryConfig | None = None,
+        exception_handlers: object = True,
+        cache_size: int = 256,
+    ) -> None:
         self.schema = schema
         self.cache_size = cache_size
+        # Strawberry's resolver wrapper is called around a resolver unless `_direct_call` can
+        # do exactly what it does: only without exception handlers, with the schema's config.
+        self.config = None if exception_handlers else config
         self._plans: OrderedDict[tuple[Any, ...], Plan | None] = OrderedDict()
         self._directive_variables: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
@@ -425,7 +438,9 @@ class Compiler:
                 continue
             # A field with a resolver of its own: called as graphql-core calls it.
             compiled.needs_path = True
-            names[f"r{index}"] = _resolver_call(field_def, details, object_type)
+            names[f"r{index}"] = _resolver_call(
+                field_def, details, object_type, _direct_call(strawberry_field, self.config)
+            )
             lines.append(f"    p{index} = {path}")
             lines.append(f"    {value} = r{index}(run, source, p{index})")
             lines.append(f"    if _awaitable({value}):")
@@ -824,10 +839,14 @@ def _direct_read(
 
 
 def _resolver_call(
-    field_def: GraphQLField, details: FieldDetailsList, parent_type: GraphQLObjectType
+    field_def: GraphQLField,
+    details: FieldDetailsList,
+    parent_type: GraphQLObjectType,
+    direct: _DirectCall | None,
 ) -> Callable[[Run, Any, Path], Any]:
     """Call a field's own resolver as graphql-core's `execute_field` does: a resolve info for the
-    field and its path, and the arguments coerced from the document and the variables."""
+    field and its path, and the arguments coerced from the document and the variables; through
+    Strawberry's wrapper, or `direct` where that does exactly what the wrapper would."""
     resolve = field_def.resolve
     if resolve is None:
         raise Unsupported("a field without a resolver")
@@ -838,18 +857,79 @@ def _resolver_call(
     def call(run: Run, source: Any, path: Path) -> Any:
         executor = run.executor
         info = executor.build_resolve_info(field_def, nodes, parent_type, path)
-        if not has_arguments:
-            return resolve(source, info)
-        arguments = get_argument_values(
-            field_def,
-            first.node,
-            executor.variable_values,
-            first.fragment_variable_values,
-            executor.hide_suggestions,
+        arguments = (
+            get_argument_values(
+                field_def,
+                first.node,
+                executor.variable_values,
+                first.fragment_variable_values,
+                executor.hide_suggestions,
+            )
+            if has_arguments
+            else {}
         )
+        if direct is not None and arguments.keys() <= direct.python_names.keys():
+            return direct(source, info, arguments)
         return resolve(source, info, **arguments)
 
     return call
+
+
+@dataclass(frozen=True)
+class _DirectCall:
+    """A resolver called as Strawberry's resolver wrapper calls it (`get_arguments`, then the
+    field's `get_result`), for what the wrapper does nothing more with: no field extensions, no
+    exception handlers, and arguments whose values Strawberry's `convert_argument` returns as
+    they are (built-in scalars, nullable or not), keyed by their Python names."""
+
+    field: StrawberryField
+    function: Callable[..., Any]
+    takes_self: bool
+    info_name: str | None
+    info_class: type[Any]
+    python_names: dict[str, str]  # GraphQL name -> Python name
+
+    def __call__(self, source: Any, info: Any, arguments: dict[str, Any]) -> Any:
+        names = self.python_names
+        kwargs = {names[name]: value for name, value in arguments.items()}
+        if self.info_name is not None:
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
+        if self.takes_self:
+            return self.function(source, **kwargs)
+        return self.function(**kwargs)
+
+
+# Argument types whose values Strawberry's `convert_argument` passes through unchanged.
+_PLAIN_ARGUMENTS = frozenset({str, int, float, bool, ID})
+
+
+def _direct_call(field: StrawberryField, config: StrawberryConfig | None) -> _DirectCall | None:
+    resolver = field.base_resolver
+    if (
+        config is None
+        or resolver is None
+        or field.extensions
+        or not callable(resolver.wrapped_func)
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+    ):
+        return None
+    python_names = {}
+    for argument in field.arguments:
+        kind = argument.type
+        if isinstance(kind, StrawberryOptional) and not isinstance(kind, StrawberryMaybe):
+            kind = kind.of_type
+        if kind in _PLAIN_ARGUMENTS:
+            python_names[config.name_converter.from_argument(argument)] = argument.python_name
+    info = resolver.info_parameter
+    return _DirectCall(
+        field=field,
+        function=resolver.wrapped_func,
+        takes_self=resolver.self_parameter is not None,
+        info_name=info.name if info is not None else None,
+        info_class=config.info_class,
+        python_names=python_names,
+    )
 
 
 def _ignores_info(is_type_of: Callable[..., Any]) -> bool:

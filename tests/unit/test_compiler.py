@@ -113,10 +113,20 @@ async def compiled(
     return None if plan is None else await plan.run(executor)
 
 
+def direct_compiler() -> Compiler:
+    """A compiler that calls resolvers directly where Strawberry's wrapper would add nothing
+    (as the gateway's does: this schema has no exception handlers either)."""
+    return Compiler(SCHEMA._schema, config=SCHEMA.config, exception_handlers=())
+
+
 def both(
-    query: str, variables: dict[str, Any] | None = None, context: Any = None
+    query: str,
+    variables: dict[str, Any] | None = None,
+    context: Any = None,
+    *,
+    direct: bool = True,
 ) -> tuple[dict[str, Any] | None, Any]:
-    compiler = Compiler(SCHEMA._schema)
+    compiler = direct_compiler() if direct else Compiler(SCHEMA._schema)
     context = {"friend": True} if context is None else context
 
     async def go() -> tuple[dict[str, Any] | None, Any]:
@@ -143,9 +153,10 @@ fragment PetFields on Pet { colour shout }
 """
 
 
+@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("with_age", [True, False])
-def test_a_plan_answers_what_graphql_core_answers(with_age: bool) -> None:
-    mine, reference = both(EVERYTHING, {"name": "cy", "withAge": with_age})
+def test_a_plan_answers_what_graphql_core_answers(with_age: bool, direct: bool) -> None:
+    mine, reference = both(EVERYTHING, {"name": "cy", "withAge": with_age}, direct=direct)
     assert reference.errors is None
     assert mine == reference.data
     assert list(mine["owner"]) == list(reference.data["owner"])  # the keys' order too
@@ -202,3 +213,21 @@ def test_graphql_execution_names_its_variable_when_wrong() -> None:
     )
     with pytest.raises(SettingsError, match="GRAPHQL_EXECUTION must be one of compiled, reference"):
         Settings.from_environ({"GRAPHQL_EXECUTION": "fast"})
+
+
+def test_resolvers_are_called_directly_only_where_the_wrapper_adds_nothing() -> None:
+    from app.schema.compiler import _direct_call, _strawberry_field
+
+    config = SCHEMA.config
+    query, pet = SCHEMA._schema.query_type, SCHEMA._schema.get_type("Pet")
+    assert query is not None
+    owner = _direct_call(_strawberry_field(query.fields["owner"]), config)
+    # `name: str` passes through Strawberry's conversion unchanged
+    assert owner is not None and owner.python_names == {"name": "name"}
+    # a permission is a field extension: the wrapper runs it
+    assert _direct_call(_strawberry_field(pet.fields["secret"]), config) is None  # type: ignore[union-attr]
+    # without the schema's config (or with exception handlers) the wrapper is always called
+    assert _direct_call(_strawberry_field(query.fields["owner"]), None) is None
+    assert (
+        Compiler(SCHEMA._schema, config=config, exception_handlers=((Exception,),)).config is None
+    )
