@@ -868,8 +868,8 @@ def _resolver_call(
             if has_arguments
             else {}
         )
-        if direct is not None and arguments.keys() <= direct.python_names.keys():
-            return direct(source, info, arguments)
+        if direct is not None and (kwargs := direct.kwargs(arguments)) is not None:
+            return direct(source, info, kwargs)
         return resolve(source, info, **arguments)
 
     return call
@@ -879,19 +879,30 @@ def _resolver_call(
 class _DirectCall:
     """A resolver called as Strawberry's resolver wrapper calls it (`get_arguments`, then the
     field's `get_result`), for what the wrapper does nothing more with: no field extensions, no
-    exception handlers, and arguments whose values Strawberry's `convert_argument` returns as
-    they are (built-in scalars, nullable or not), keyed by their Python names."""
+    exception handlers, and argument values Strawberry's `convert_argument` returns as they are
+    (those of built-in scalars, nullable or not, and a null of any nullable argument), keyed by
+    their Python names."""
 
     field: StrawberryField
     function: Callable[..., Any]
     takes_self: bool
     info_name: str | None
     info_class: type[Any]
-    python_names: dict[str, str]  # GraphQL name -> Python name
+    plain: dict[str, str]  # GraphQL name -> Python name, of built-in scalar arguments
+    nullable: dict[str, str]  # the same, of every nullable argument
 
-    def __call__(self, source: Any, info: Any, arguments: dict[str, Any]) -> Any:
-        names = self.python_names
-        kwargs = {names[name]: value for name, value in arguments.items()}
+    def kwargs(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """The resolver's keyword arguments for these GraphQL arguments; None when one of them
+        needs Strawberry's conversion."""
+        kwargs = {}
+        for name, value in arguments.items():
+            python_name = self.plain.get(name)
+            if python_name is None and (value is not None or name not in self.nullable):
+                return None
+            kwargs[python_name or self.nullable[name]] = value
+        return kwargs
+
+    def __call__(self, source: Any, info: Any, kwargs: dict[str, Any]) -> Any:
         if self.info_name is not None:
             kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
         if self.takes_self:
@@ -914,13 +925,16 @@ def _direct_call(field: StrawberryField, config: StrawberryConfig | None) -> _Di
         or resolver.parent_parameter is not None
     ):
         return None
-    python_names = {}
+    plain, nullable = {}, {}
     for argument in field.arguments:
-        kind = argument.type
-        if isinstance(kind, StrawberryOptional) and not isinstance(kind, StrawberryMaybe):
+        name, kind = config.name_converter.from_argument(argument), argument.type
+        if isinstance(kind, StrawberryMaybe):
+            continue
+        if isinstance(kind, StrawberryOptional):
+            nullable[name] = argument.python_name
             kind = kind.of_type
         if kind in _PLAIN_ARGUMENTS:
-            python_names[config.name_converter.from_argument(argument)] = argument.python_name
+            plain[name] = argument.python_name
     info = resolver.info_parameter
     return _DirectCall(
         field=field,
@@ -928,7 +942,8 @@ def _direct_call(field: StrawberryField, config: StrawberryConfig | None) -> _Di
         takes_self=resolver.self_parameter is not None,
         info_name=info.name if info is not None else None,
         info_class=config.info_class,
-        python_names=python_names,
+        plain=plain,
+        nullable=nullable,
     )
 
 

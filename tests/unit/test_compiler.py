@@ -223,7 +223,8 @@ def test_resolvers_are_called_directly_only_where_the_wrapper_adds_nothing() -> 
     assert query is not None
     owner = _direct_call(_strawberry_field(query.fields["owner"]), config)
     # `name: str` passes through Strawberry's conversion unchanged
-    assert owner is not None and owner.python_names == {"name": "name"}
+    assert owner is not None and owner.plain == {"name": "name"}
+    assert owner.kwargs({"name": "x"}) == {"name": "x"}
     # a permission is a field extension: the wrapper runs it
     assert _direct_call(_strawberry_field(pet.fields["secret"]), config) is None  # type: ignore[union-attr]
     # without the schema's config (or with exception handlers) the wrapper is always called
