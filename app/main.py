@@ -83,6 +83,7 @@ def create_app(
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
         webhook_retry_seconds=settings.webhook_retry_seconds,
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
 
     @asynccontextmanager
@@ -162,4 +163,6 @@ def create_app(
     app.state.persisted_queries = graphql.documents.persisted_queries
     # And the live feed its subscribers share (app.services.live).
     app.state.live_feed = feed
+    # And the open WebSockets, which `serve` closes with 1001 when the process stops.
+    app.state.subscriptions = subscriptions
     return app

@@ -108,6 +108,9 @@ class Settings:
             3600); a client that has not answered the previous one by then is closed with 1013.
         subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
             client that stops reading past it is closed with 1013 and resumes with its cursor.
+        shutdown_grace_seconds: How long, in whole seconds (0 to 3600), a stopping process
+            waits for its in-flight requests, and then for its background job or webhook
+            delivery in hand, before canceling what is left (handed back, due at once).
     """
 
     database_url: str
@@ -146,6 +149,7 @@ class Settings:
     websocket_init_timeout_seconds: float = 10.0
     websocket_ping_seconds: float = 15.0
     subscription_queue_size: int = 1000
+    shutdown_grace_seconds: int = 30
 
     @property
     def development(self) -> bool:
@@ -271,6 +275,9 @@ class Settings:
             ),
             subscription_queue_size=_count(
                 env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
+            ),
+            shutdown_grace_seconds=_count(
+                env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0, 3600
             ),
         )
 

@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("app.worker")
 
-# How long shutdown waits for the job in hand (a verifier call, say) before canceling it.
-SHUTDOWN_GRACE_SECONDS = 10.0
-
 
 class Worker:
     def __init__(
@@ -44,8 +41,11 @@ class Worker:
         webhook_timeout_seconds: float = 10.0,
         webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS,
         webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS,
+        shutdown_grace_seconds: float = 30.0,
     ) -> None:
         self.database = database
+        # How long shutdown waits for the job or deliveries in hand before canceling them.
+        self.shutdown_grace = shutdown_grace_seconds
         self.webhook_timeout = webhook_timeout_seconds
         self.webhook_schedules = {True: webhook_retry_seconds, False: webhook_test_retry_seconds}
         self.retry_after = timedelta(seconds=retry_seconds)
@@ -88,14 +88,15 @@ class Worker:
     async def shut_down(self, task: asyncio.Task[None]) -> None:
         """Wait for `run` (whose `stop` is set) to finish its job in hand, but not forever: a job
         still running after the grace period is canceled. Its transaction rolls back, so the job
-        stays in the table and the next process runs it."""
+        stays in the table and the next process runs it; webhook attempts still being sent are
+        handed back the same way (see `deliver_some`)."""
         try:
-            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+            await asyncio.wait_for(task, timeout=self.shutdown_grace)
         except TimeoutError:
             logger.warning(
-                "a background job was still running %gs into shutdown; it was canceled and "
-                "will run again",
-                SHUTDOWN_GRACE_SECONDS,
+                "a background job or webhook delivery was still running %gs into shutdown; it "
+                "was canceled and will run again",
+                self.shutdown_grace,
             )
 
     async def run_one(self) -> bool:
@@ -118,12 +119,18 @@ class Worker:
         pending = await webhooks.pending_counts(
             self.database, event_ids=[attempt.event.id for attempt in attempts]
         )
-        await asyncio.gather(
-            *(
-                self._deliver(client, attempt, pending.get(attempt.event.id, 0))
-                for attempt in attempts
+        try:
+            await asyncio.gather(
+                *(
+                    self._deliver(client, attempt, pending.get(attempt.event.id, 0))
+                    for attempt in attempts
+                )
             )
-        )
+        except asyncio.CancelledError:
+            # Shutting down past the grace: hand back the attempts not answered yet, due at
+            # once for another process, instead of leaving them leased for their timeout.
+            await webhooks.release(self.database, attempts=attempts)
+            raise
         return True
 
     async def _deliver(self, client: httpx.AsyncClient, attempt: Attempt, pending: int) -> None:

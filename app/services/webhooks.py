@@ -125,6 +125,16 @@ async def claim_due(database: Database, *, timeout_seconds: float, limit: int) -
         return await store.claim_due(db, now=now, lease_until=lease_until, limit=limit)
 
 
+async def release(database: Database, *, attempts: Sequence[Attempt]) -> None:
+    """Hand back claimed attempts whose answer was not recorded (a process stopping mid-send):
+    due at once for any process, and not counted against the retry schedule, since no answer
+    was seen. An attempt already recorded, or claimed again meanwhile, is left alone."""
+    now = utcnow()
+    async with write_session(database.engine) as db:
+        for attempt in attempts:
+            await store.release_attempt(db, attempt=attempt, due_at=now)
+
+
 # How long after an attempt's timeout its lease ends: a process that died mid-attempt leaves the
 # delivery to another process after this.
 LEASE_MARGIN_SECONDS = 30.0
