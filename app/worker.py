@@ -59,10 +59,19 @@ class Worker:
         waiting one poll interval."""
         timeout = httpx.Timeout(self.webhook_timeout)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            await asyncio.gather(
-                self._loop(stop, self.run_one, "background worker"),
-                self._loop(stop, lambda: self.deliver_some(client), "webhook delivery"),
-            )
+            loops = [
+                asyncio.create_task(self._loop(stop, self.run_one, "background worker")),
+                asyncio.create_task(
+                    self._loop(stop, lambda: self.deliver_some(client), "webhook delivery")
+                ),
+            ]
+            try:
+                await asyncio.gather(*loops)
+            except asyncio.CancelledError:
+                # A canceled gather returns as soon as one loop has stopped; the other may
+                # still be handing its job or attempts back, which must finish first.
+                await asyncio.gather(*loops, return_exceptions=True)
+                raise
 
     async def _loop(
         self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], name: str
@@ -129,7 +138,8 @@ class Worker:
         except asyncio.CancelledError:
             # Shutting down past the grace: hand back the attempts not answered yet, due at
             # once for another process, instead of leaving them leased for their timeout.
-            await webhooks.release(self.database, attempts=attempts)
+            released = await webhooks.release(self.database, attempts=attempts)
+            logger.info("shutting down: %d webhook attempts handed back, due at once", released)
             raise
         return True
 

@@ -219,10 +219,10 @@ async def record_attempt(
     return bool(result.rowcount)
 
 
-async def release_attempt(db: AsyncSession, *, attempt: Attempt, due_at: datetime) -> None:
+async def release_attempt(db: AsyncSession, *, attempt: Attempt, due_at: datetime) -> bool:
     """Hand a claimed attempt back unsent, due at `due_at` and not counted, unless its answer
-    was recorded or another claim holds the delivery by now."""
-    await db.exec(
+    was recorded or another claim holds the delivery by now (then False)."""
+    result = await db.exec(
         update(WebhookDelivery)
         .where(
             col(WebhookDelivery.id) == attempt.delivery_id,
@@ -232,6 +232,7 @@ async def release_attempt(db: AsyncSession, *, attempt: Attempt, due_at: datetim
         )
         .values(attempts=attempt.attempt - 1, next_attempt_at=due_at)
     )
+    return bool(result.rowcount)
 
 
 _EVENT = reads.Record(Event)
