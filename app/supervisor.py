@@ -72,6 +72,10 @@ class Supervisor:
                     logger.error("a worker failed to start; stopping")
                     return self._stop(status=STARTUP_FAILURE)
         finally:
+            # A second SIGTERM or Ctrl-C that came while stopping is spent, not delivered now
+            # (it would end the process with 143 or a KeyboardInterrupt after a clean stop).
+            while signal.sigtimedwait(_SIGNALS, 0) is not None:
+                pass
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
     def _spawn(self) -> None:
