@@ -225,6 +225,10 @@ def _uvicorn_config(app: Any, settings: Settings, args: argparse.Namespace) -> A
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # uvicorn would otherwise rewrite the client address from X-Forwarded-For whenever the
+        # peer is 127.0.0.1 (or FORWARDED_ALLOW_IPS): TRUSTED_PROXIES alone decides whom to
+        # believe (app.web.client_address).
+        proxy_headers=False,
     )
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import Reader, create_engine, on_commit
 from app.migrations import head_revision
@@ -24,7 +26,7 @@ from app.verifiers import load_verifier
 from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint, readiness_endpoint
 from app.web.hosted import hosted_routes
-from app.web.idempotency import Idempotency
+from app.web.idempotency import CLAIM_LEASE, Idempotency
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
@@ -33,9 +35,36 @@ from app.web.trusted_documents import TrustedDocuments
 from app.worker import Worker
 
 
+class Gateway(Starlette):
+    """The Starlette application, with `GET` and `POST /graphql` over HTTP handed straight to the
+    GraphQL endpoint inside the same middleware (`Request-Id` and the access log, CORS when
+    configured): without the router, Starlette's exception middleware and its per-route
+    wrappers, which every request would otherwise pass through and every message they send
+    back. Everything else (other methods on /graphql, WebSockets, other paths) goes through
+    Starlette as routed."""
+
+    def __init__(self, *, graphql: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/graphql"
+            and scope["method"] in _GRAPHQL_METHODS
+        ):
+            scope["app"] = self
+            await self._graphql(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+_GRAPHQL_METHODS = frozenset({"GET", "POST"})
+
+
 def create_app(
     settings: Settings, *, engine: AsyncEngine | None = None, run_worker: bool = True
-) -> Starlette:
+) -> Gateway:
     """The application; the database must already be migrated (`python -m app migrate`).
 
     Raises:
@@ -56,7 +85,7 @@ def create_app(
         reader=reader,
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
-        idempotency=Idempotency(engine=engine),
+        idempotency=Idempotency(engine=engine, lifetime=settings.retention.key_lifetime),
         playground=playground,
         trusted_documents=trusted_documents,
     )
@@ -83,6 +112,8 @@ def create_app(
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
         webhook_retry_seconds=settings.webhook_retry_seconds,
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,
+        retention=settings.retention,
+        claim_lease=CLAIM_LEASE,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
 
@@ -130,7 +161,12 @@ def create_app(
                 max_age=600,
             )
         )
-    app = Starlette(
+    # The same middleware around the endpoint alone, innermost last (as Starlette stacks it).
+    graphql_app: ASGIApp = graphql.asgi
+    for cls, args, kwargs in reversed(middleware):
+        graphql_app = cls(graphql_app, *args, **kwargs)
+    app = Gateway(
+        graphql=graphql_app,
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions.handle),
@@ -142,7 +178,7 @@ def create_app(
                 ),
                 methods=["GET"],
             ),
-            *hosted_routes(database=graphql.database, settings=settings),
+            *hosted_routes(database=graphql.database, settings=settings, rate_limiter=rate_limiter),
             *rest_routes(
                 database=graphql.database,
                 settings=settings,

@@ -156,10 +156,15 @@ class VerificationSession(SQLModel, table=True):
 
 
 class VerificationLink(SQLModel, table=True):
-    """A hosted-page token. Every token ever issued is kept, so a spent or expired one is told
-    apart from one that never existed (410 rather than 404)."""
+    """A hosted-page token. A spent or expired one is kept for HOSTED_LINK_RETENTION_DAYS, so it
+    is told apart from one that never existed (410 rather than 404); then it is purged."""
 
     __tablename__ = "verification_links"
+    # Retention purges links spent or expired long ago (`app.store.links`).
+    __table_args__ = (
+        Index("ix_verification_links_expires_at", "expires_at"),
+        Index("ix_verification_links_spent_at", "spent_at"),
+    )
 
     token: str = Field(primary_key=True, max_length=64)
     session_id: str = Field(foreign_key="verification_sessions.id", index=True, max_length=64)
@@ -203,6 +208,8 @@ class Event(SQLModel, table=True):
         Index("ix_events_scope_sequence", "account_id", "livemode", "sequence"),
         Index("ix_events_scope_session", "account_id", "livemode", "session_id", "sequence"),
         Index("ix_events_scope_type", "account_id", "livemode", "type", "sequence"),
+        # Retention purges the oldest events first (`app.store.events.purge_events`).
+        Index("ix_events_created", "created"),
     )
 
     sequence: int | None = Field(

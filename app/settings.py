@@ -6,17 +6,23 @@ the variable's name and the rule it broke, so a misconfigured process never star
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.domain.retention import Retention
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 GATEWAY_ENVS = ("production", "development")
 GRAPHQL_EXECUTIONS = ("compiled", "reference")
 PERSISTED_DOCUMENT_MODES = ("allow", "only")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -66,6 +72,11 @@ class Settings:
         cors_origins: Origins whose browser pages may call /graphql; none by default.
         rate_limit_live_per_second: Requests per second one live-mode key may make (0: no limit).
         rate_limit_test_per_second: Requests per second one test-mode key may make (0: no limit).
+        rate_limit_anonymous_per_second: Requests per second one client address may make
+            without a valid credential (0: no limit; see `app.web.ratelimit`).
+        trusted_proxies: Networks of the proxies whose X-Forwarded-For is believed
+            (TRUSTED_PROXIES, comma-separated addresses or CIDRs); none by default, so the
+            client address is always the connection's peer (see `app.web.client_address`).
         redis_url: Redis shared by every gateway process for the rate limits
             (`redis://host:port/db`); None counts in each process alone.
         redis_key_prefix: Prefix of the gateway's Redis keys, so several gateways share a Redis.
@@ -108,6 +119,12 @@ class Settings:
             3600); a client that has not answered the previous one by then is closed with 1013.
         subscription_queue_size: Most results waiting for one subscriber (1 to 1,000,000); a
             client that stops reading past it is closed with 1013 and resumes with its cursor.
+        idempotency_retention_hours: How long an idempotency key is remembered before the worker
+            purges its record (1 to 8760; 0: never purged, keys still expire after 24 h).
+        event_retention_days: How long events are kept (1 to 3650; 0: for good). An event with a
+            webhook attempt still due stays until it is done.
+        hosted_link_retention_days: How long a spent or expired hosted-page link is kept, so it
+            answers 410 rather than 404 (1 to 3650; 0: for good).
         shutdown_grace_seconds: How long, in whole seconds (0 to 3600), a stopping process
             waits for its in-flight requests, and then for its background job or webhook
             delivery in hand, before canceling what is left (handed back, due at once).
@@ -126,6 +143,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     rate_limit_live_per_second: int = 100
     rate_limit_test_per_second: int = 25
+    rate_limit_anonymous_per_second: int = 20
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     redis_url: str | None = None
     redis_key_prefix: str = "gateway:"
     gateway_env: str = "production"
@@ -149,7 +168,18 @@ class Settings:
     websocket_init_timeout_seconds: float = 10.0
     websocket_ping_seconds: float = 15.0
     subscription_queue_size: int = 1000
+    idempotency_retention_hours: int = 24
+    event_retention_days: int = 30
+    hosted_link_retention_days: int = 7
     shutdown_grace_seconds: int = 30
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            idempotency_hours=self.idempotency_retention_hours,
+            event_days=self.event_retention_days,
+            hosted_link_days=self.hosted_link_retention_days,
+        )
 
     @property
     def development(self) -> bool:
@@ -233,6 +263,10 @@ class Settings:
             rate_limit_test_per_second=_per_second(
                 env, "RATE_LIMIT_TEST_PER_SECOND", cls.rate_limit_test_per_second
             ),
+            rate_limit_anonymous_per_second=_per_second(
+                env, "RATE_LIMIT_ANONYMOUS_PER_SECOND", cls.rate_limit_anonymous_per_second
+            ),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             redis_url=_redis_url(env),
             redis_key_prefix=env.get("REDIS_KEY_PREFIX") or cls.redis_key_prefix,
             gateway_env=gateway_env,
@@ -275,6 +309,15 @@ class Settings:
             ),
             subscription_queue_size=_count(
                 env, "SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size, 1, 1_000_000
+            ),
+            idempotency_retention_hours=_retention(
+                env, "IDEMPOTENCY_RETENTION_HOURS", cls.idempotency_retention_hours, "hours", 8760
+            ),
+            event_retention_days=_retention(
+                env, "EVENT_RETENTION_DAYS", cls.event_retention_days, "days", 3650
+            ),
+            hosted_link_retention_days=_retention(
+                env, "HOSTED_LINK_RETENTION_DAYS", cls.hosted_link_retention_days, "days", 3650
             ),
             shutdown_grace_seconds=_count(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0, 3600
@@ -321,6 +364,22 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int)
     return value
 
 
+def _retention(env: Mapping[str, str], name: str, default: int, unit: str, high: int) -> int:
+    """A retention window in whole `unit`s, 1 to `high`, or 0 for "never purge"."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of {unit}, got {raw!r}") from None
+    if not 0 <= value <= high:
+        raise SettingsError(
+            f"{name} must be 0 (never purge) or between 1 and {high} {unit}, got {raw!r}"
+        )
+    return value
+
+
 def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     """Comma-separated delays in seconds (`1,1,1`), each 0 to 7 days, at most 50; `""` for none
     (no retries). None when the variable is not set."""
@@ -350,6 +409,27 @@ def _files(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
                 f"{name} must name existing files (comma-separated), got {str(path)!r}"
             )
     return paths
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated IP addresses (`10.0.0.7`, `::1`) and CIDR networks (`10.0.0.0/8`,
+    `fd00::/8`); `""` or unset for none. A network with host bits set (`10.0.0.7/8`) is refused
+    rather than guessed at: it is a typo for either the address or the network."""
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        entry = part.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError as error:
+            rule = (
+                "must name networks without host bits set (10.0.0.0/8, not 10.0.0.7/8)"
+                if "host bits set" in str(error)
+                else "must be comma-separated IP addresses or CIDR networks such as 10.0.0.0/8"
+            )
+            raise SettingsError(f"{name} {rule}, got {entry!r}") from None
+    return tuple(networks)
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -1,7 +1,10 @@
 """The background worker every gateway process runs: it finishes due jobs (processing a
 submission, redacting a session) through `services.jobs`, and delivers webhooks through
 `services.webhooks`: claim due attempts, POST each signed event outside any transaction, record
-the answer. Jobs and deliveries run as two loops, so a slow endpoint never delays a job."""
+the answer. Jobs and deliveries run as two loops, so a slow endpoint never delays a job. A third
+loop purges what retention no longer keeps (`services.retention`): at start, then every
+RETENTION_EVERY_SECONDS, batch after batch with a pause between them until a batch comes back
+short."""
 
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ import httpx
 import orjson
 
 from app.domain import webhooks as webhook_rules
+from app.domain.retention import Retention
 from app.rest.objects import event_object
 from app.services import Database, database_fault, jobs, webhooks
+from app.services import retention as purges
 from app.services.webhooks import Answer, Attempt
 from app.settings import LIVE_RETRY_SECONDS, TEST_RETRY_SECONDS
 from app.verifiers import TestModeSimulator, Verifier
@@ -27,6 +32,11 @@ if TYPE_CHECKING:
     from app.models import VerificationSession
 
 logger = logging.getLogger("app.worker")
+
+# How often each process purges what retention no longer keeps (windows are hours or days long),
+# and the pause between two full batches, so other writers get the lock in between.
+RETENTION_EVERY_SECONDS = 60.0
+RETENTION_PAUSE_SECONDS = 0.05
 
 
 class Worker:
@@ -41,11 +51,19 @@ class Worker:
         webhook_timeout_seconds: float = 10.0,
         webhook_retry_seconds: tuple[float, ...] = LIVE_RETRY_SECONDS,
         webhook_test_retry_seconds: tuple[float, ...] = TEST_RETRY_SECONDS,
+        retention: Retention | None = None,
+        claim_lease: timedelta = timedelta(minutes=5),
+        retention_batch: int = purges.BATCH,
+        retention_every_seconds: float = RETENTION_EVERY_SECONDS,
         shutdown_grace_seconds: float = 30.0,
     ) -> None:
         self.database = database
         # How long shutdown waits for the job or deliveries in hand before canceling them.
         self.shutdown_grace = shutdown_grace_seconds
+        self.retention = retention or Retention()
+        self.claim_lease = claim_lease
+        self.retention_batch = retention_batch
+        self.retention_every = retention_every_seconds
         self.webhook_timeout = webhook_timeout_seconds
         self.webhook_schedules = {True: webhook_retry_seconds, False: webhook_test_retry_seconds}
         self.retry_after = timedelta(seconds=retry_seconds)
@@ -64,18 +82,29 @@ class Worker:
                 asyncio.create_task(
                     self._loop(stop, lambda: self.deliver_some(client), "webhook delivery")
                 ),
+                asyncio.create_task(
+                    self._loop(stop, self.purge_some, "retention purge", every=self.retention_every)
+                ),
             ]
             try:
                 await asyncio.gather(*loops)
             except asyncio.CancelledError:
-                # A canceled gather returns as soon as one loop has stopped; the other may
+                # A canceled gather returns as soon as one loop has stopped; another may
                 # still be handing its job or attempts back, which must finish first.
                 await asyncio.gather(*loops, return_exceptions=True)
                 raise
 
     async def _loop(
-        self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], name: str
+        self,
+        stop: asyncio.Event,
+        step: Callable[[], Awaitable[bool]],
+        name: str,
+        *,
+        every: float | None = None,
     ) -> None:
+        """Run `step` until it returns False, then wait `every` seconds (the poll interval by
+        default) or until `stop`; again and again until `stop` is set."""
+        interval = self.poll_seconds if every is None else every
         failing = False
         while not stop.is_set():
             try:
@@ -92,7 +121,7 @@ class Worker:
                     logger.warning("%s paused: %s; retrying every poll interval", name, code)
                 failing = code is not None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def shut_down(self, task: asyncio.Task[None]) -> None:
         """Wait for `run` (whose `stop` is set) to finish its job in hand, but not forever: a job
@@ -116,6 +145,27 @@ class Worker:
             retry_after=self.retry_after,
             lease=self.lease,
         )
+
+    async def purge_some(self) -> bool:
+        """Purge one batch of each kind retention covers; True (after a short pause) when a
+        batch was full, so more may be waiting."""
+        purged = await purges.purge_some(
+            self.database,
+            retention=self.retention,
+            claim_lease=self.claim_lease,
+            batch=self.retention_batch,
+        )
+        if purged.total:
+            logger.info(
+                "retention purged %d idempotency records, %d events, %d hosted links",
+                purged.idempotency_keys,
+                purged.events,
+                purged.hosted_links,
+            )
+        if not purged.more_after(self.retention_batch):
+            return False
+        await asyncio.sleep(RETENTION_PAUSE_SECONDS)
+        return True
 
     async def deliver_some(self, client: httpx.AsyncClient) -> bool:
         """Send the due webhook attempts this process claims (a few at once); False when none

@@ -32,8 +32,22 @@ from app.migrations import upgrade
 from app.settings import Settings
 from app.store import accounts, flows
 from tests.helpers import CREATE
+from tests.inprocess import InProcessTransport
 
 BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+# The fast tier (`make check`): API clients call the app in-process (tests/inprocess.py).
+IN_PROCESS = os.environ.get("TEST_TRANSPORT") == "asgi"
+# What the fast tier leaves out (marked `slow`): what needs processes, browsers, other people's
+# clients, or sweeps many generated inputs.
+SLOW_DIRECTORIES = ("browser", "clients", "differential", "fuzz", "integration")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(tests).parts
+        if parts and parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)
 
 
 def run(coroutine: Any) -> Any:
@@ -174,6 +188,8 @@ class Server:
     settings: Settings
     engine: Any = field(repr=False, default=None)
     app: Any = field(repr=False, default=None)
+    # The event loop the server runs the app on (for tests.inprocess).
+    loop: Any = field(repr=False, default=None)
 
 
 @contextmanager
@@ -205,6 +221,8 @@ def running_server(
         log_config=None,
         access_log=False,
         lifespan="on",
+        # As `serve` runs it: the client address is the peer's (TRUSTED_PROXIES decides).
+        proxy_headers=False,
     )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -221,6 +239,7 @@ def running_server(
             settings=settings,
             engine=engine,
             app=app,
+            loop=instance.servers[0].get_loop(),
         )
     finally:
         instance.should_exit = True
@@ -241,10 +260,13 @@ def server(database: Database) -> Iterator[Server]:
         # Tests fire requests as fast as they can; only tests/api/test_rate_limits.py limits them.
         rate_limit_live_per_second=0,
         rate_limit_test_per_second=0,
+        rate_limit_anonymous_per_second=0,
         # Webhook retries a second apart, and a short timeout, so tests see them happen.
         webhook_retry_seconds=(1.0, 1.0, 1.0),
         webhook_test_retry_seconds=(1.0, 1.0, 1.0),
         webhook_timeout_seconds=2.0,
+        # Tests expire links to 2000 and expect 410: the worker must not purge them meanwhile.
+        hosted_link_retention_days=0,
     )
     with running_server(settings) as started:
         yield started
@@ -309,7 +331,8 @@ def client_of(server: Server, *, livemode: bool = False) -> Iterator[Api]:
     """A new account on `server` and a client whose default key is its secret key."""
     account_id = ids.new_id(ids.ACCOUNT)
     key = server.database.create_key(account_id=account_id, livemode=livemode)
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+    transport = InProcessTransport(server.app, server.loop) if IN_PROCESS and server.loop else None
+    with httpx.Client(base_url=server.base_url, timeout=30, transport=transport) as client:
         yield Api(server=server, account_id=account_id, key=key, http=client)
 
 

@@ -83,7 +83,8 @@ class Rest:
     handler that returns a JSON-ready object or raises StripeError or DomainError. Every request
     counts against its key's rate limit (the budget GraphQL requests count against too), and a
     POST with an `Idempotency-Key` is claimed, stored and replayed in the store GraphQL
-    mutations use (`app.web.idempotency`)."""
+    mutations use (`app.web.idempotency`). A request without a valid key counts against its
+    address's anonymous limit instead, and over it gets a 429 rather than the 401."""
 
     database: Database
     settings: Settings
@@ -103,6 +104,9 @@ class Rest:
                 if (limited := await self.rate_limiter.over_limit(call.principal)) is not None:
                     raise StripeError(429, "invalid_request_error", limited, code="rate_limit")
             except StripeError as error:
+                if error.status == 401:
+                    # No key, or a refused one: the caller counts by its address instead.
+                    error = await self._anonymous(request) or error
                 if error.status == 429:
                     headers["Retry-After"] = "1"
                 return error.response(headers)
@@ -152,6 +156,13 @@ class Rest:
                 return _database_error(code)
 
         return guarded
+
+    async def _anonymous(self, request: Request) -> StripeError | None:
+        """Stripe's 429 for a request without a valid key over its address's limit."""
+        limited = await self.rate_limiter.over_anonymous_limit(request.scope)
+        if limited is None:
+            return None
+        return StripeError(429, "invalid_request_error", limited, code="rate_limit")
 
     async def _principal(self, request: Request) -> Principal:
         header = request.headers.get("authorization")

@@ -46,6 +46,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLAbstractType,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -61,6 +62,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    assert_valid_schema,
     get_nullable_type,
     is_abstract_type,
     is_leaf_type,
@@ -68,8 +70,14 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FieldDetails, collect_fields, collect_subfields
-from graphql.execution.values import get_argument_values
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.executor import default_field_resolver, default_type_resolver
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, VariableNode, visit
 from graphql.language.visitor import Visitor
 from graphql.pyutils import Path, is_iterable
@@ -184,6 +192,78 @@ def _close(pending: Iterable[list[Any]]) -> None:
             awaitable.cancel()
 
 
+class Prepared:
+    """What graphql-core's `Executor.build` works out from the document alone (the operation,
+    the fragments), worked out once per document and operation name: each request then only
+    coerces its variables and constructs the executor, with exactly the arguments `build` would
+    pass it."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        executor_class: type[Any],
+        operation: OperationDefinitionNode,
+        fragment_definitions: dict[str, FragmentDefinitionNode],
+    ) -> None:
+        self.schema = schema
+        self.executor_class = executor_class
+        self.operation = operation
+        self.variable_definitions = operation.variable_definitions or ()
+        self.fragment_definitions = fragment_definitions
+        self.fragments = {
+            name: FragmentDetails(definition, None)
+            for name, definition in fragment_definitions.items()
+        }
+
+    @classmethod
+    def of(
+        cls,
+        schema: GraphQLSchema,
+        executor_class: type[Any],
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+    ) -> Prepared | None:
+        """None for a document whose fragments declare variables (an experimental syntax this
+        does not prepare): `build` handles those."""
+        fragments = {}
+        for definition in document.definitions:
+            if isinstance(definition, FragmentDefinitionNode):
+                if definition.variable_definitions:
+                    return None
+                fragments[definition.name.value] = definition
+        return cls(schema, executor_class, operation, fragments)
+
+    def executor(self, *, context: Any, variables: dict[str, Any] | None, **extra: Any) -> Any:
+        """`executor_class.build(schema, document, context_value=context,
+        raw_variable_values=variables, operation_name=…, is_awaitable=…, **extra)` for this
+        operation, or None where `build` would answer errors (the variables do not fit)."""
+        coerced = get_variable_values(
+            self.schema, self.variable_definitions, variables or {}, max_errors=50
+        )
+        if isinstance(coerced, list):
+            return None
+        return self.executor_class(
+            self.schema,
+            self.fragment_definitions,
+            self.fragments,
+            None,
+            context,
+            self.operation,
+            coerced,
+            default_field_resolver,
+            default_type_resolver,
+            default_field_resolver,
+            False,
+            None,
+            optimized_is_awaitable,
+            None,
+            hide_suggestions=False,
+            abort_signal=None,
+            hooks=None,
+            **extra,
+        )
+
+
 class Compiler:
     """Compiles the query operations of one schema and keeps the plans, least recently used
     first out.
@@ -198,10 +278,30 @@ class Compiler:
         self.cache_size = cache_size
         self._plans: OrderedDict[tuple[Any, ...], Plan | None] = OrderedDict()
         self._directive_variables: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
         self._names = itertools.count()
         self._enum_names: dict[GraphQLEnumType, dict[Any, str]] = {}
         self.compiled = 0
         self.bailed = 0
+
+    def prepared(
+        self,
+        query: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        operation_name: str | None,
+        executor_class: type[Any],
+    ) -> Prepared | None:
+        """The document's `operation` (the one `operation_name` selects, as graphql-core's
+        `get_operation_ast` finds it), prepared once for its executors."""
+        key = (query, operation_name)
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        assert_valid_schema(self.schema)
+        prepared = Prepared.of(self.schema, executor_class, document, operation)
+        self._remember(self._prepared, key, prepared)
+        return prepared
 
     def plan(self, query: str, document: DocumentNode, executor: Any) -> Plan | None:
         """The plan for `query`'s operation as the executor chose it (graphql-core's executor,

@@ -23,7 +23,7 @@ from app.schema.query import check_event_types
 from app.schema.types import VerificationSession
 from app.services import sessions as session_service
 from app.services.events import EventFilter as StoredEventFilter
-from app.services.live import Listener
+from app.services.live import Listener, resume_problem
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -65,7 +65,8 @@ class Subscription:
             strawberry.argument(
                 description=(
                     "A cursor from the `events` query or an earlier message of this "
-                    "subscription: start after that event. Omitted: start with the next event."
+                    "subscription: start after that event. Omitted: start with the next event. "
+                    "A cursor whose event is past EVENT_RETENTION_DAYS (30) is BAD_USER_INPUT."
                 )
             ),
         ] = None,
@@ -80,6 +81,12 @@ class Subscription:
             after = decode_sequence_cursor(since, argument="since") if since is not None else None
         except PaginationError as error:
             raise bad_user_input(str(error)) from None
+        if after is not None and (
+            problem := await resume_problem(
+                context.database, scope=scope, after=after, retention=context.settings.retention
+            )
+        ):
+            raise bad_user_input(problem)
         check_event_types(filter.types if filter else None)
         conditions = StoredEventFilter(
             types=filter.types if filter else None,

@@ -10,6 +10,7 @@ is a `DomainError`, raised before anything is written or with the transaction ro
     services.events     event reads
     services.links      the hosted page's link: find it, submit through it
     services.jobs       the background worker's due jobs
+    services.retention  the background worker's purges of what retention no longer keeps
     services.persisted_queries  the shared store of automatic persisted queries
 """
 

@@ -19,6 +19,9 @@ Each subscriber has a bounded queue. The poller never waits for one: when a queu
 a replay the subscriber notes it and replays again from the table; when it is full while live,
 the consumer has stopped reading (its socket is not draining) and `disconnect` is called, so a
 client that stops reading is dropped, not buffered without end. It resumes with its last cursor.
+
+A cursor older than EVENT_RETENTION_DAYS cannot resume: events after it may have been purged
+(`resume_problem`), and the subscription is refused instead of replaying with a gap.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from typing import Any
 
 from app.db import database_fault
 from app.domain.access import Scope
+from app.domain.retention import Retention, resumable
+from app.models import utcnow
 from app.services import Database
 from app.services import sessions as session_service
-from app.store import event_stream
+from app.store import event_stream, events
 from app.store.events import EventFilter
 
 logger = logging.getLogger("app.live")
@@ -300,6 +305,30 @@ def _matcher(filter: EventFilter) -> Callable[[Any], bool]:
 def _drain(queue: asyncio.Queue[Any]) -> None:
     while not queue.empty():
         queue.get_nowait()
+
+
+async def resume_problem(
+    database: Database, *, scope: Scope, after: int, retention: Retention
+) -> str | None:
+    """Why a subscription may not resume after the event with sequence `after`, or None.
+
+    Events older than EVENT_RETENTION_DAYS are purged, so a cursor whose event is gone or past
+    the window may have lost events after it; that is refused rather than replayed with a
+    silent gap (`domain.retention.resumable`). With retention off every cursor resumes.
+    """
+    cutoff = retention.event_cutoff(utcnow())
+    if cutoff is None:
+        return None
+    async with database.engine.connect() as connection:
+        created = await events.created_of(connection, scope=scope, sequence=after)
+    if resumable(cursor_event_created=created, cutoff=cutoff):
+        return None
+    return (
+        "`since` names an event that is no longer kept (events are kept for "
+        f"EVENT_RETENTION_DAYS, {retention.event_days} days) or that this key cannot see, so "
+        "events after it may be missing. Subscribe without `since`, then read what you missed "
+        "with the `events` query."
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Events: written in the transaction of the change they record, listed in sequence order."""
+"""Events: written in the transaction of the change they record, listed in sequence order, purged
+in batches once past EVENT_RETENTION_DAYS (`app.services.retention`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, func, update
+from sqlalchemy import Boolean, ColumnElement, bindparam, delete, exists, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -19,7 +20,7 @@ from app.domain import events as event_rules
 from app.domain import ids
 from app.domain.access import Scope
 from app.domain.lifecycle import EventType
-from app.models import Event, VerificationSession, utcnow
+from app.models import Event, VerificationSession, WebhookDelivery, utcnow
 from app.origin import api_request
 from app.pagination import PageRequest
 from app.store import keyset, notices, reads, webhooks
@@ -139,6 +140,59 @@ async def count_events(db: AsyncConnection, *, scope: Scope, filter: EventFilter
     return await reads.count(
         db, Event, scope=scope, conditions=_filtered(tuple(values)), values=values
     )
+
+
+async def purge_events(db: AsyncSession, *, created_before: datetime, limit: int) -> int:
+    """Delete at most `limit` events created before `created_before`, oldest first, with their
+    finished webhook deliveries; returns how many events went.
+
+    An event with a delivery still due or in flight (`next_attempt_at` set: waiting, leased by
+    a worker, or held for a disabled endpoint) stays, so its attempts can still be signed and
+    sent. A finished delivery never becomes due again, so one read then two DELETEs suffice;
+    the event DELETE still checks that no delivery points at the event (the foreign key).
+    """
+    due = exists().where(
+        col(WebhookDelivery.event_id) == col(Event.id),
+        col(WebhookDelivery.next_attempt_at).is_not(None),
+    )
+    rows = (
+        await db.exec(
+            select(Event.sequence, Event.id)
+            .where(col(Event.created) < created_before, ~due)
+            .order_by(col(Event.created))
+            .limit(limit)
+            # Another process purging at once takes other events (Postgres; SQLite has one
+            # writer), so the two never wait on, or deadlock over, the same rows.
+            .with_for_update(of=Event, skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return 0
+    event_ids = [event_id for _, event_id in rows]
+    await db.exec(
+        delete(WebhookDelivery).where(
+            col(WebhookDelivery.event_id).in_(event_ids),
+            col(WebhookDelivery.next_attempt_at).is_(None),
+        )
+    )
+    referenced = exists().where(col(WebhookDelivery.event_id) == col(Event.id))
+    result = await db.exec(
+        delete(Event).where(
+            col(Event.sequence).in_([sequence for sequence, _ in rows]), ~referenced
+        )
+    )
+    return int(result.rowcount)
+
+
+async def created_of(db: AsyncConnection, *, scope: Scope, sequence: int) -> datetime | None:
+    """When the scope's event with this sequence was created; None when there is none."""
+    statement = sa_select(col(Event.created)).where(
+        col(Event.sequence) == sequence,
+        col(Event.account_id) == scope.account_id,
+        col(Event.livemode) == scope.livemode,
+    )
+    value = (await db.execute(statement)).scalar_one_or_none()
+    return value if isinstance(value, datetime) else None
 
 
 async def redact_events(db: AsyncSession, *, session_id: str) -> None:

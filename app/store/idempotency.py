@@ -1,4 +1,5 @@
-"""Idempotency keys: claim a key before a mutation runs, store its response, purge the expired.
+"""Idempotency keys: claim a key before a mutation runs, store its response, purge the expired
+(the worker does, in batches: `app.services.retention`).
 
 A claim is an INSERT in its own transaction, committed before the mutation starts. The primary
 key (account, mode, key) makes a second claim of the same key fail while the first stands: on
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import ColumnElement, and_, delete, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -134,7 +135,37 @@ async def release(db: AsyncSession, *, scope: Scope, key: str, claimed_at: datet
     )
 
 
-async def purge_expired(db: AsyncSession, *, now: datetime) -> int:
-    """Delete every record that expired; returns how many went."""
-    result = await db.exec(delete(IdempotencyKey).where(col(IdempotencyKey.expires_at) <= now))
+async def purge_expired(
+    db: AsyncSession, *, now: datetime, abandoned_before: datetime, limit: int
+) -> int:
+    """Delete at most `limit` expired records, oldest expiry first; returns how many went.
+
+    A claim whose request may still be running (no response yet, made after `abandoned_before`)
+    is never purged, whatever its expiry. One statement, the batch chosen by a subquery: a list
+    of 500 (account, mode, key) tuples would be an OR that Postgres tests on every row of the
+    scope. The outer WHERE repeats the conditions, so a key re-claimed meanwhile (a new row with
+    a new expiry) stays.
+    """
+    expired = and_(
+        col(IdempotencyKey.expires_at) <= now,
+        or_(
+            col(IdempotencyKey.status_code).is_not(None),
+            col(IdempotencyKey.created) <= abandoned_before,
+        ),
+    )
+    primary_key = (
+        col(IdempotencyKey.account_id),
+        col(IdempotencyKey.livemode),
+        col(IdempotencyKey.key),
+    )
+    # SKIP LOCKED (Postgres; SQLite has one writer): two processes purging at once take
+    # different rows rather than waiting on, or deadlocking over, the same ones.
+    batch = (
+        select(*primary_key)
+        .where(expired)
+        .order_by(col(IdempotencyKey.expires_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await db.exec(delete(IdempotencyKey).where(tuple_(*primary_key).in_(batch), expired))
     return int(result.rowcount)

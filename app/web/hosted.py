@@ -10,11 +10,14 @@
 
 What a request can get instead:
 
-    404  the token was never issued (page, submit and status alike)
+    404  the token was never issued, or its link was purged HOSTED_LINK_RETENTION_DAYS after
+         it was spent or expired (page, submit and status alike)
     410  the link expired or was spent, or its session no longer awaits input (a second submit)
     400  the choice or the test data breaks a rule: the form again, naming the field; nothing written
     413  / 415  the body is too large / not a form
     503  live mode without a configured verifier: nothing can be submitted
+    429  the client address is over RATE_LIMIT_ANONYMOUS_PER_SECOND (every request here counts,
+         the token being no API key): a page saying so, `Retry-After: 1`; nothing read or written
 
 Server-rendered HTML: no scripts, no outside assets, every value escaped; the test-mode form is
 `hosted_form`. A submission follows the rules of `submitVerificationSession`: test mode carries out
@@ -23,7 +26,7 @@ the tester's choice, live mode needs a verifier.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
@@ -38,6 +41,7 @@ from app.services import Database, links, sessions
 from app.settings import Settings
 from app.verifiers import load_verifier
 from app.web import hosted_form
+from app.web.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from app.models import VerificationSession
@@ -92,6 +96,17 @@ def _gone() -> HTMLResponse:
         "<p>Links work once and for 48 hours. Ask for a new one.</p>",
         status=410,
     )
+
+
+def _too_many() -> HTMLResponse:
+    response = _page(
+        "Too many requests",
+        "<h1>Too many requests</h1><p>This page was asked for too often from your network.</p>"
+        '<p class="muted">Wait a moment, then reload it.</p>',
+        status=429,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _unavailable() -> HTMLResponse:
@@ -227,9 +242,12 @@ def _status_page(session: VerificationSession, *, token: str, usable: bool) -> H
 class HostedPages:
     """The three endpoints, sharing the database and settings."""
 
-    def __init__(self, *, database: Database, settings: Settings) -> None:
+    def __init__(
+        self, *, database: Database, settings: Settings, rate_limiter: RateLimiter
+    ) -> None:
         self.database = database
         self.settings = settings
+        self.rate_limiter = rate_limiter
         # create_app has already loaded it once, so a bad VERIFIER failed at start, not here.
         self.verifier_available = load_verifier(settings.verifier) is not None
 
@@ -300,11 +318,25 @@ class HostedPages:
             return _not_found()
         return _status_page(found.session, token=found.link.token, usable=found.usable)
 
+    def limited(
+        self, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """`endpoint` behind the anonymous rate limit: a request over it reads nothing."""
 
-def hosted_routes(*, database: Database, settings: Settings) -> list[Route]:
-    pages = HostedPages(database=database, settings=settings)
+        async def guarded(request: Request) -> Response:
+            if await self.rate_limiter.over_anonymous_limit(request.scope) is not None:
+                return _too_many()
+            return await endpoint(request)
+
+        return guarded
+
+
+def hosted_routes(
+    *, database: Database, settings: Settings, rate_limiter: RateLimiter
+) -> list[Route]:
+    pages = HostedPages(database=database, settings=settings, rate_limiter=rate_limiter)
     return [
-        Route("/verify/{token}", pages.show, methods=["GET"]),
-        Route("/verify/{token}", pages.submit, methods=["POST"]),
-        Route("/verify/{token}/status", pages.status, methods=["GET"]),
+        Route("/verify/{token}", pages.limited(pages.show), methods=["GET"]),
+        Route("/verify/{token}", pages.limited(pages.submit), methods=["POST"]),
+        Route("/verify/{token}/status", pages.limited(pages.status), methods=["GET"]),
     ]

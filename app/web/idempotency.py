@@ -4,6 +4,7 @@
     empty, over 255 characters, or not printable ASCII
                                           400 IDEMPOTENCY_KEY_INVALID; nothing runs
     a new key                             claimed, run, and its response stored for 24 h
+                                          (IDEMPOTENCY_RETENTION_HOURS)
     the same key and request, finished    the stored response, byte for byte (status, content
                                           type, body), with `Idempotent-Replayed: true`
     the same key and request, running     409 IDEMPOTENCY_REQUEST_IN_PROGRESS; nothing runs
@@ -20,7 +21,8 @@ inside a resolver is answered as a masked INTERNAL_SERVER_ERROR, stored and repl
 answer (Stripe replays its 500s): the mutation's own transaction rolled back, but the gateway does
 not guess whether running it again is wise. An exception that escapes before any response exists
 releases the claim, so a retry runs the request afresh. A claim whose process died mid-request is
-abandoned after `CLAIM_LEASE`; the next retry then takes the key over.
+abandoned after `CLAIM_LEASE`; the next retry then takes the key over. Expired records are purged
+by the background worker (`app.services.retention`), never a claim still within its lease.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -40,6 +42,7 @@ from starlette.responses import Response
 
 from app.db import database_fault, read_session, write_session
 from app.domain.access import Principal
+from app.domain.retention import DEFAULT_KEY_LIFETIME
 from app.models import IdempotencyKey, utcnow
 from app.store import idempotency as store
 from app.web.errors import error_response
@@ -49,21 +52,26 @@ logger = logging.getLogger("app.idempotency")
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-LIFETIME = timedelta(hours=24)
+LIFETIME = DEFAULT_KEY_LIFETIME
 # Far longer than any mutation runs (a write waits at most 30 s for a database lock), so a claim
 # this old belongs to a process that died.
 CLAIM_LEASE = timedelta(minutes=5)
-PURGE_EVERY = timedelta(minutes=1)
 _CLAIM_ATTEMPTS = 3
 
 
 class Idempotency:
     """Claims, replays and stores keyed mutation requests over one database."""
 
-    def __init__(self, *, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        lifetime: timedelta = LIFETIME,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.engine = engine
+        self.lifetime = lifetime
         self.clock = clock
-        self._next_purge = datetime.min.replace(tzinfo=UTC)
         # Claims this process failed to release (the database was down): released before the
         # key's next use, so a retry after an outage runs instead of waiting out the lease.
         self._unreleased: dict[tuple[str, bool, str], datetime] = {}
@@ -122,7 +130,7 @@ class Idempotency:
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
-            return _answer_for(holder, request_hash, media_type, refuse)
+            return _answer_for(holder, request_hash, media_type, refuse, self.lifetime)
         try:
             response = await run()
         except Exception:
@@ -133,7 +141,6 @@ class Idempotency:
             await self._release(principal, key, claimed_at)
             return response
         await self._store(principal, key, claimed_at, response)
-        await self._purge_now_and_then()
         return response
 
     async def _claim(
@@ -148,7 +155,7 @@ class Idempotency:
                         key=key,
                         fingerprint=request_hash,
                         now=claimed_at,
-                        expires_at=claimed_at + LIFETIME,
+                        expires_at=claimed_at + self.lifetime,
                         abandoned_before=claimed_at - CLAIM_LEASE,
                     )
             except store.ClaimRaced:
@@ -162,7 +169,7 @@ class Idempotency:
             key=key,
             fingerprint=request_hash,
             created=claimed_at,
-            expires_at=claimed_at + LIFETIME,
+            expires_at=claimed_at + self.lifetime,
         )
 
     async def _release(self, principal: Principal, key: str, claimed_at: datetime) -> None:
@@ -205,17 +212,6 @@ class Idempotency:
         if not stored:
             logger.warning("an idempotent request outlived its claim; its response was not stored")
 
-    async def _purge_now_and_then(self) -> None:
-        now = self.clock()
-        if now < self._next_purge:
-            return
-        self._next_purge = now + PURGE_EVERY
-        try:
-            async with write_session(self.engine) as db:
-                await store.purge_expired(db, now=now)
-        except Exception:
-            logger.warning("could not purge expired idempotency keys", exc_info=True)
-
 
 class Refusal(Enum):
     INVALID = "invalid"  # the key itself breaks the rules
@@ -235,12 +231,13 @@ def _answer_for(
     request_hash: str,
     media_type: str,
     refuse: Callable[[Refusal, str], Response],
+    lifetime: timedelta,
 ) -> Response:
     if holder.fingerprint != request_hash:
         return refuse(
             Refusal.REUSED,
             "This Idempotency-Key was already used for a different request within the last "
-            "24 hours; send a new key for a new request.",
+            f"{_hours(lifetime)}; send a new key for a new request.",
         )
     if holder.status_code is None or holder.body is None:
         return refuse(
@@ -300,6 +297,11 @@ def fingerprint(
 
 
 _UNRELEASED_KEPT = 10_000  # beyond that, a claim waits out its lease
+
+
+def _hours(lifetime: timedelta) -> str:
+    hours = round(lifetime.total_seconds() / 3600)
+    return "hour" if hours == 1 else f"{hours} hours"
 
 
 def _slot(principal: Principal, key: str) -> tuple[str, bool, str]:

@@ -2,9 +2,15 @@
 
 Each credential may make `RATE_LIMIT_LIVE_PER_SECOND` (100) requests a second in live mode and
 `RATE_LIMIT_TEST_PER_SECOND` (25) in test mode; 0 turns a limit off. An API key is counted by its
-digest, a client secret by its session. Requests without credentials are not counted: they can do
-nothing but read the public schema. The window is the wall clock's current second; the request
-over the limit is answered with HTTP 429, `Retry-After: 1` and a top-level error RATE_LIMITED.
+digest, a client secret by its session. A request without a valid credential (none, or one
+refused with 401) counts against its client address instead, `RATE_LIMIT_ANONYMOUS_PER_SECOND`
+(20) a second, one budget for every surface it reaches: /graphql, the REST surface's 401s, the
+hosted pages and WebSocket handshakes (the key only arrives in `connection_init`, so every
+handshake counts). The address is the peer's unless TRUSTED_PROXIES says otherwise
+(`app.web.client_address`). Static files, the playground page and the health probes are not
+counted: they cost nothing to serve, and a browser loading the playground fetches several at
+once. The window is the wall clock's current second; the request over the limit is answered with
+HTTP 429, `Retry-After: 1` and the surface's RATE_LIMITED error.
 
 Counts live in the process unless `REDIS_URL` is set: then every gateway process counts in Redis
 (INCR and EXPIRE in one MULTI, one round trip a request), so the limit holds across processes.
@@ -25,9 +31,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from starlette.responses import Response
+from starlette.types import Scope
 
 from app.domain.access import Principal
 from app.settings import Settings
+from app.web.client_address import ClientAddresses
 from app.web.errors import error_response
 
 logger = logging.getLogger("app.ratelimit")
@@ -86,12 +94,16 @@ class RateLimiter:
         *,
         live_per_second: int,
         test_per_second: int,
+        anonymous_per_second: int = 0,
+        addresses: ClientAddresses | None = None,
         redis: Redis | None = None,
         redis_key_prefix: str = "gateway:",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.live_per_second = live_per_second
         self.test_per_second = test_per_second
+        self.anonymous_per_second = anonymous_per_second
+        self.addresses = addresses or ClientAddresses()
         self.clock = clock
         self._redis = redis
         self._shared = RedisCounter(redis, prefix=redis_key_prefix) if redis else None
@@ -111,13 +123,21 @@ class RateLimiter:
         return cls(
             live_per_second=settings.rate_limit_live_per_second,
             test_per_second=settings.rate_limit_test_per_second,
+            anonymous_per_second=settings.rate_limit_anonymous_per_second,
+            addresses=ClientAddresses(settings.trusted_proxies),
             redis=redis,
             redis_key_prefix=settings.redis_key_prefix,
         )
 
-    async def refuse(self, principal: Principal | None, media_type: str) -> Response | None:
-        """The GraphQL 429 for a request over its limit; None for a request that may go on."""
-        message = await self.over_limit(principal)
+    async def refuse(
+        self, principal: Principal | None, media_type: str, scope: Scope
+    ) -> Response | None:
+        """The GraphQL 429 for a request over its limit (its credential's, or without one its
+        address's); None for a request that may go on."""
+        if principal is None:
+            message = await self.over_anonymous_limit(scope)
+        else:
+            message = await self.over_limit(principal)
         if message is None:
             return None
         return error_response(
@@ -148,6 +168,20 @@ class RateLimiter:
         return (
             f"Too many requests: a {mode}-mode key may make {limit} requests per second. "
             "Retry after the time in the Retry-After header."
+        )
+
+    async def over_anonymous_limit(self, scope: Scope) -> str | None:
+        """Counts a request without a valid credential against its client address's budget:
+        why it is refused, or None when it may go on. The message names no address."""
+        limit = self.anonymous_per_second
+        if limit == 0:
+            return None
+        if await self._count(f"anonymous:{self.addresses.bucket(scope)}") <= limit:
+            return None
+        return (
+            f"Too many requests: one client address may make {limit} requests per second "
+            "without credentials. Retry after the time in the Retry-After header, or send an "
+            "API key."
         )
 
     async def _count(self, key: str) -> int:

@@ -1,7 +1,11 @@
 """`/graphql` over WebSocket: the `graphql-transport-ws` protocol (enisdenjo/graphql-ws's
 PROTOCOL.md), for subscriptions and for queries and mutations too.
 
-    connect      the Origin must be the gateway's own or one of CORS_ORIGINS (else HTTP 403);
+    connect      every handshake counts against its address's RATE_LIMIT_ANONYMOUS_PER_SECOND
+                 (the key only comes with `connection_init`): over it, HTTP 429 with
+                 `Retry-After: 1` and a top-level RATE_LIMITED error (a server without the
+                 denial-response extension answers 403);
+                 the Origin must be the gateway's own or one of CORS_ORIGINS (else HTTP 403);
                  the client must offer the `graphql-transport-ws` subprotocol (else 4406)
     init         `connection_init` within WEBSOCKET_INIT_TIMEOUT_SECONDS (else 4408), its payload
                  an object whose `Authorization` (or `authorization`) is `Bearer <key or client
@@ -36,6 +40,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import PreExecutionError
 
@@ -89,6 +94,10 @@ class SubscriptionEndpoint:
             await asyncio.wait_for(asyncio.gather(*done), _CLOSE_TIMEOUT_SECONDS)
 
     async def handle(self, websocket: WebSocket) -> None:
+        limited = await self.graphql.rate_limiter.refuse(None, "application/json", websocket.scope)
+        if limited is not None:
+            await self._deny(websocket, limited)
+            return
         if not self._origin_allowed(websocket):
             await websocket.close(code=1008)  # before accepting: the handshake gets HTTP 403
             return
@@ -104,6 +113,13 @@ class SubscriptionEndpoint:
         finally:
             self.open.discard(connection)
             connection.done.set()
+
+    async def _deny(self, websocket: WebSocket, response: Response) -> None:
+        """Answers the handshake with `response` instead of upgrading it, where the server can."""
+        try:
+            await websocket.send_denial_response(response)
+        except RuntimeError:  # no denial-response extension: the handshake gets a plain 403
+            await websocket.close(code=1008)
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
         """No Origin (not a browser), the gateway's own origin, or one of CORS_ORIGINS."""

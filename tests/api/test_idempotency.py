@@ -16,7 +16,7 @@ from app.store import idempotency as idempotency_store
 from app.store import sessions as session_store
 from app.web import graphql as graphql_endpoint
 from app.web.idempotency import CLAIM_LEASE, LIFETIME, fingerprint
-from tests.conftest import Api, client_of, run, running_server
+from tests.conftest import Api, run
 
 CREATE = """
 mutation Create($input: CreateVerificationSessionInput!) {
@@ -205,27 +205,6 @@ def test_an_expired_record_is_ignored(api: Api) -> None:
     assert "idempotent-replayed" not in response.headers
     assert response.json()["data"]["createVerificationSession"]["userErrors"] == []
     assert count_sessions(api) == 1
-
-
-def test_expired_records_are_purged_as_requests_come(api: Api) -> None:
-    # given
-    principal = secret_key_principal(api)
-    arrange_claim(
-        api,
-        idempotency_key="expired-key",
-        request_hash=fingerprint(principal, CREATE, INPUT, None),
-        age=LIFETIME + timedelta(minutes=1),
-        response=b'{"data":"stale"}',
-    )
-    # when: on a server that has not purged yet (each purges at most once a minute)
-    with running_server(api.server.settings, run_worker=False) as fresh, client_of(fresh) as caller:
-        keyed(caller, CREATE, INPUT, KEY)
-    # then
-    kept = api.server.database.execute(
-        "SELECT key FROM idempotency_keys WHERE account_id = :account",
-        {"account": api.account_id},
-    )
-    assert kept == []
 
 
 # --- refusals -------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def test_the_test_suites_own_server_has_no_limits(api: Api) -> None:
     assert set(result.statuses()) == {200}
 
 
-def test_requests_without_credentials_are_not_counted(server: Server) -> None:
+def test_requests_without_credentials_do_not_spend_a_keys_budget(server: Server) -> None:
+    # (They count per client address instead: tests/integration/test_anonymous_rate_limit.py.)
     # given
     with (
         limited_server(server, rate_limit_test_per_second=LIMIT) as second,

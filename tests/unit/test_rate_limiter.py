@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from app.domain.access import Principal, Scope
 from app.settings import Settings, SettingsError
+from app.web.client_address import ClientAddresses
 from app.web.ratelimit import RateLimiter
 
 JSON = "application/json"
+# A request's ASGI scope as the limiter reads it: the peer address and the headers.
+PEER = {"type": "http", "client": ("192.0.2.1", 50000), "headers": []}
 
 
 class Clock:
@@ -33,9 +37,19 @@ def client_secret(session_id: str) -> Principal:
     )
 
 
-def statuses(limiter: RateLimiter, principal: Principal | None, requests: int) -> list[int]:
+def peer(address: str, *, forwarded_for: str | None = None) -> dict[str, Any]:
+    headers = [] if forwarded_for is None else [(b"x-forwarded-for", forwarded_for.encode())]
+    return {"type": "http", "client": (address, 50000), "headers": headers}
+
+
+def statuses(
+    limiter: RateLimiter,
+    principal: Principal | None,
+    requests: int,
+    scope: dict[str, Any] = PEER,
+) -> list[int]:
     async def go() -> list[int]:
-        answers = [await limiter.refuse(principal, JSON) for _ in range(requests)]
+        answers = [await limiter.refuse(principal, JSON, scope) for _ in range(requests)]
         return [200 if answer is None else answer.status_code for answer in answers]
 
     return asyncio.run(go())
@@ -63,8 +77,8 @@ def test_the_refusal_carries_retry_after_and_rate_limited() -> None:
     principal = key("a", livemode=True)
 
     async def second_request() -> bytes:
-        await limiter.refuse(principal, JSON)
-        refusal = await limiter.refuse(principal, JSON)
+        await limiter.refuse(principal, JSON, PEER)
+        refusal = await limiter.refuse(principal, JSON, PEER)
         assert refusal is not None
         assert refusal.status_code == 429
         assert refusal.headers["retry-after"] == "1"
@@ -103,6 +117,108 @@ def test_zero_and_anonymous_requests_are_never_refused() -> None:
     assert statuses(limiter, None, 50) == [200] * 50
 
 
+# --- anonymous requests ---------------------------------------------------------------------------
+
+
+def test_anonymous_requests_are_limited_per_address() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0, test_per_second=0, anonymous_per_second=2, clock=Clock(11.0)
+    )
+    # when
+    counted = [
+        statuses(limiter, None, 3, peer(address))
+        for address in ("192.0.2.1", "192.0.2.2", "2001:db8::1")
+    ]
+    # then
+    assert counted == [[200, 200, 429]] * 3
+
+
+def test_an_ipv6_address_counts_for_its_slash_64() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0, test_per_second=0, anonymous_per_second=2, clock=Clock(12.0)
+    )
+    # when
+    same_64 = [
+        statuses(limiter, None, 1, peer(address))
+        for address in ("2001:db8:0:1::1", "2001:db8:0:1::2", "2001:db8:0:1:ffff::3")
+    ]
+    next_64 = statuses(limiter, None, 1, peer("2001:db8:0:2::1"))
+    # then
+    assert same_64 == [[200], [200], [429]]
+    assert next_64 == [200]
+
+
+def test_keyed_requests_do_not_spend_the_addresss_anonymous_budget() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0, test_per_second=0, anonymous_per_second=1, clock=Clock(13.0)
+    )
+    # when
+    keyed = statuses(limiter, key("a"), 5)
+    anonymous = statuses(limiter, None, 2)
+    # then
+    assert keyed == [200] * 5
+    assert anonymous == [200, 429]
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0, test_per_second=0, anonymous_per_second=1, clock=Clock(14.0)
+    )
+    # when
+    spoofed = [
+        statuses(limiter, None, 1, peer("127.0.0.1", forwarded_for=f"198.51.100.{n}"))
+        for n in range(3)
+    ]
+    # then
+    assert spoofed == [[200], [429], [429]]
+
+
+def test_forwarded_for_from_a_trusted_proxy_separates_clients() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0,
+        test_per_second=0,
+        anonymous_per_second=1,
+        addresses=ClientAddresses(
+            Settings.from_environ({"TRUSTED_PROXIES": "127.0.0.1"}).trusted_proxies
+        ),
+        clock=Clock(15.0),
+    )
+    # when
+    clients = [
+        statuses(limiter, None, 2, peer("127.0.0.1", forwarded_for=f"198.51.100.{n}"))
+        for n in range(3)
+    ]
+    # then
+    assert clients == [[200, 429]] * 3
+
+
+def test_the_anonymous_refusal_names_no_address() -> None:
+    # given
+    limiter = RateLimiter(
+        live_per_second=0, test_per_second=0, anonymous_per_second=1, clock=Clock(16.0)
+    )
+
+    async def second_request() -> bytes:
+        await limiter.refuse(None, JSON, PEER)
+        refusal = await limiter.refuse(None, JSON, PEER)
+        assert refusal is not None
+        assert refusal.status_code == 429
+        assert refusal.headers["retry-after"] == "1"
+        return bytes(refusal.body)
+
+    # when
+    body = asyncio.run(second_request())
+    # then
+    assert b'"code":"RATE_LIMITED"' in body
+    assert b"may make 1 requests per second without credentials" in body
+    assert b"192.0.2.1" not in body
+
+
 # --- settings -------------------------------------------------------------------------------------
 
 
@@ -112,6 +228,8 @@ def test_settings_default_to_stripes_figures_without_redis() -> None:
     # then
     assert settings.rate_limit_live_per_second == 100
     assert settings.rate_limit_test_per_second == 25
+    assert settings.rate_limit_anonymous_per_second == 20
+    assert settings.trusted_proxies == ()
     assert settings.redis_url is None
     assert settings.redis_key_prefix == "gateway:"
 
@@ -139,6 +257,16 @@ def test_settings_read_the_limits_and_redis_from_the_environment() -> None:
         ("RATE_LIMIT_LIVE_PER_SECOND", "fast", "RATE_LIMIT_LIVE_PER_SECOND must be a whole number"),
         ("RATE_LIMIT_TEST_PER_SECOND", "2.5", "RATE_LIMIT_TEST_PER_SECOND must be a whole number"),
         ("RATE_LIMIT_TEST_PER_SECOND", "-1", "RATE_LIMIT_TEST_PER_SECOND must be between 0"),
+        (
+            "RATE_LIMIT_ANONYMOUS_PER_SECOND",
+            "lots",
+            "RATE_LIMIT_ANONYMOUS_PER_SECOND must be a whole number",
+        ),
+        (
+            "RATE_LIMIT_ANONYMOUS_PER_SECOND",
+            "1000001",
+            "RATE_LIMIT_ANONYMOUS_PER_SECOND must be between 0",
+        ),
         ("REDIS_URL", "http://user:hunter2@cache:6379", "REDIS_URL must be a redis://"),
     ],
 )
