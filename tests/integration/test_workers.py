@@ -178,3 +178,20 @@ def test_serve_refuses_a_worker_count_out_of_range(value: str, tmp_path: Path) -
     assert result.returncode == 2
     assert f"--workers must be a whole number from 1 to 64, got {value!r}" in result.stderr
     assert not (tmp_path / "gateway.sqlite3").exists()  # refused before anything started
+
+
+def test_sigint_to_the_supervisor_stops_every_worker_and_exits_0(
+    workdir: Path, launch: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    # given: `serve --workers 2` on SQLite
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
+    gateway = launch("sigint", database_url, SHUTDOWN_GRACE_SECONDS="5")
+    workers = wait_for_workers(gateway, 2)
+    assert gateway.process is not None
+    # when: Ctrl-C, as the supervisor alone gets it (the terminal would signal all)
+    gateway.process.send_signal(signal.SIGINT)
+    # then
+    assert gateway.process.wait(timeout=WAIT_SECONDS) == 0, gateway.log
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert "received SIGINT; stopping 2 workers" in gateway.log
+    assert "Traceback" not in gateway.log
