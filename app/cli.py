@@ -238,7 +238,10 @@ def _supervise(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
     from app.supervisor import Supervisor
 
-    listener = _uvicorn_config(None, settings, args).bind_socket()
+    try:
+        listener = _uvicorn_config(None, settings, args).bind_socket()
+    except SystemExit:  # uvicorn logged why (a port in use, say)
+        return 3  # as a single server that never started
 
     def serve() -> int:
         app = create_app(settings)
@@ -275,10 +278,11 @@ def _server_class() -> type[Any]:
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
-            """uvicorn's, without what it does after the server stopped: restore the previous
-            handlers and raise the captured signal again. For SIGTERM the previous handler is
-            the default one, so a graceful stop ended with status 143 (killed by SIGTERM), which
-            service managers report as a failure; and SIGINT became a KeyboardInterrupt."""
+            """uvicorn's, less what it does once the server has stopped: after restoring the
+            previous handlers it raises the captured signal again. For SIGTERM the previous
+            handler is the default one, so a graceful stop ended with status 143 (killed by
+            SIGTERM), which service managers report as a failure; SIGINT became a
+            KeyboardInterrupt. Here the handlers are restored and `serve` returns 0."""
             if threading.current_thread() is not threading.main_thread():
                 yield
                 return
