@@ -12,6 +12,8 @@ supervisor keeps N of them running.
               every worker (SIGTERM, not SIGINT, so a Ctrl-C that also reached them is not taken
               as a second one, which uvicorn treats as "force quit"), waits for them to finish
               gracefully, and exits 0; a worker still running after `stop_timeout` is killed
+    orphaned  on Linux a worker gets SIGTERM when the supervisor dies, even by SIGKILL
+              (PR_SET_PDEATHSIG), so none is left serving unsupervised
 
 Signals are blocked in the supervisor and read with `sigtimedwait`, so no handler runs between
 a fork and its bookkeeping; each worker unblocks them before it starts.
@@ -19,10 +21,12 @@ a fork and its bookkeeping; each worker unblocks them before it starts.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 
@@ -79,11 +83,13 @@ class Supervisor:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
     def _spawn(self) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the supervisor's code
             status = 1
             try:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+                _stop_with(supervisor if sys.platform == "linux" else None)
                 status = self.serve()
             except BaseException:
                 logger.exception("worker %d failed", os.getpid())
@@ -134,6 +140,20 @@ class Supervisor:
                 deadline = float("inf")
             signal.sigtimedwait({signal.SIGCHLD}, min(max(left, 0.01), _POLL_SECONDS))
         return status
+
+
+# prctl(2): the signal a process gets when the thread that forked it exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with(parent: int | None) -> None:
+    """Have this worker get SIGTERM when `parent` (the supervisor) dies; Linux only (None:
+    elsewhere, nothing is done)."""
+    if parent is None:
+        return
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _describe(status: int) -> str:

@@ -195,3 +195,22 @@ def test_sigint_to_the_supervisor_stops_every_worker_and_exits_0(
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
     assert "received SIGINT; stopping 2 workers" in gateway.log
     assert "Traceback" not in gateway.log
+
+
+def test_workers_stop_when_the_supervisor_is_killed(
+    workdir: Path, launch: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    # given: `serve --workers 2` on SQLite
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
+    gateway = launch("orphans", database_url, SHUTDOWN_GRACE_SECONDS="5")
+    workers = wait_for_workers(gateway, 2)
+    wait_for("both workers started", lambda: gateway.log.count("startup complete") == 2)
+    # when: the supervisor is killed, so it cannot stop them itself
+    gateway.kill()
+    # then: the workers get SIGTERM from the kernel and shut down gracefully
+    wait_for(
+        "the workers to exit",
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers),
+        timeout=WAIT_SECONDS,
+    )
+    assert gateway.log.count("Application shutdown complete.") == 2, gateway.log
