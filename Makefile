@@ -12,7 +12,7 @@ PLAYGROUND := playground/node_modules/.installed
 CLIENTS := clients/node_modules/.installed
 CODEGEN := .venv-codegen/.installed
 
-.PHONY: serve test lint system-packages bench bench-pagination schema-baseline clean
+.PHONY: serve test check lint system-packages bench bench-pagination schema-baseline clean
 
 # Serving needs only the package's own dependencies; the test tools (pytest, mypy, hypothesis,
 # schemathesis, selenium, …) come with the first `make test`, `make lint` or `make bench`.
@@ -65,6 +65,12 @@ lint: $(STAMP)
 
 test: system-packages lint $(PLAYGROUND) $(CLIENTS) $(CODEGEN)
 	$(BIN)/pytest
+
+# The fast tier: unit and API tests on SQLite alone, the API clients calling the app in-process,
+# on several processes; nothing marked `slow` (browsers, npm clients, other processes, fuzzing,
+# the differential sweeps), no network, no Postgres. `make test` runs everything.
+check: $(STAMP)
+	TEST_DATABASE_URL= TEST_TRANSPORT=asgi $(BIN)/pytest -m "not slow" -n 4 -q
 
 # The gateway beside a raw twin (scripts/bench_twin.py) on SQLite, and on Postgres when
 # BENCH_DATABASE_URL names a server; needs wrk. `make bench ARGS="--seconds 3"` passes options.

@@ -175,6 +175,33 @@ def _json_object(value: str) -> dict[str, Any]:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app import metrics
+
+    # Before the app exists: every metric this process (and any it starts) creates is written
+    # to this directory, and /metrics adds them all up (app.metrics).
+    directory = metrics.prepare_directory()
+
+    def clean_up() -> None:
+        metrics.process_exited(os.getpid())
+        directory.cleanup()
+
+    def on_sigterm(sig: int, frame: Any) -> None:
+        # A SIGTERM while uvicorn is not handling it (during migrations, say): clean up, then
+        # end by it. (The server handles its own and `serve` returns 0; workers forked by
+        # `--workers` reset this handler, so none of them removes the shared directory.)
+        clean_up()
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return _serve_with_metrics(replace(settings, metrics_directory=directory.path), args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        clean_up()
+
+
+def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     address = f"http://{args.host}:{args.port}"
@@ -235,6 +262,7 @@ def _uvicorn_config(app: Any, settings: Settings, args: argparse.Namespace) -> A
 def _supervise(settings: Settings, args: argparse.Namespace) -> int:
     """`--workers N`: the socket is bound here, once; each forked worker builds its own app
     (engine, pools, event loop) and serves it (app.supervisor)."""
+    from app import metrics
     from app.main import create_app
     from app.supervisor import Supervisor
 
@@ -254,7 +282,11 @@ def _supervise(settings: Settings, args: argparse.Namespace) -> int:
     # Requests get the grace, then the background worker gets it again; then a margin.
     stop_timeout = 2 * settings.shutdown_grace_seconds + 10
     return Supervisor(
-        workers=args.workers, listener=listener, serve=serve, stop_timeout=stop_timeout
+        workers=args.workers,
+        listener=listener,
+        serve=serve,
+        stop_timeout=stop_timeout,
+        exited=metrics.process_exited,
     ).run()
 
 

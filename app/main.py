@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import Reader, create_engine, on_commit
+from app.metrics import Metrics
 from app.migrations import head_revision
 from app.rest import rest_routes
 from app.schema import build_schema
@@ -27,6 +28,7 @@ from app.web.graphql import GraphQLEndpoint
 from app.web.health import health_endpoint, readiness_endpoint
 from app.web.hosted import hosted_routes
 from app.web.idempotency import CLAIM_LEASE, Idempotency
+from app.web.metrics import metrics_endpoint
 from app.web.playground import Playground
 from app.web.ratelimit import RateLimiter
 from app.web.requests import RequestIdMiddleware
@@ -46,6 +48,10 @@ class Gateway(Starlette):
     def __init__(self, *, graphql: ASGIApp, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._graphql = graphql
+        # What the router would have put in the scope (the access log's metrics read it).
+        self._graphql_route = next(
+            route for route in self.routes if isinstance(route, Route) and route.path == "/graphql"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -54,6 +60,7 @@ class Gateway(Starlette):
             and scope["method"] in _GRAPHQL_METHODS
         ):
             scope["app"] = self
+            scope["route"] = self._graphql_route
             await self._graphql(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -76,7 +83,9 @@ def create_app(
     engine = engine or create_engine(settings.database_url)
     reader = Reader(engine)
     live_verifier = load_verifier(settings.verifier)
-    rate_limiter = RateLimiter.from_settings(settings)
+    metrics = Metrics.create(settings.metrics_directory)
+    metrics.watch_pool(engine)
+    rate_limiter = RateLimiter.from_settings(settings, metrics=metrics)
     playground = Playground()
     graphql = GraphQLEndpoint(
         schema=build_schema(settings),
@@ -85,9 +94,12 @@ def create_app(
         reader=reader,
         live_verifier_available=live_verifier is not None,
         rate_limiter=rate_limiter,
-        idempotency=Idempotency(engine=engine, lifetime=settings.retention.key_lifetime),
+        idempotency=Idempotency(
+            engine=engine, lifetime=settings.retention.key_lifetime, metrics=metrics
+        ),
         playground=playground,
         trusted_documents=trusted_documents,
+        metrics=metrics,
     )
     # One poller per process for every subscriber (app.services.live).
     feed = LiveFeed(
@@ -149,7 +161,7 @@ def create_app(
             await reader.close()
             await engine.dispose()
 
-    middleware = [Middleware(RequestIdMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware, metrics=metrics)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -176,6 +188,11 @@ def create_app(
                 readiness_endpoint(
                     engine, head=head_revision(), shutting_down=lambda: app.state.shutting_down
                 ),
+                methods=["GET"],
+            ),
+            Route(
+                "/metrics",
+                metrics_endpoint(metrics, database=graphql.database, token=settings.metrics_token),
                 methods=["GET"],
             ),
             *hosted_routes(database=graphql.database, settings=settings, rate_limiter=rate_limiter),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -125,6 +125,12 @@ class Settings:
             webhook attempt still due stays until it is done.
         hosted_link_retention_days: How long a spent or expired hosted-page link is kept, so it
             answers 410 rather than 404 (1 to 3650; 0: for good).
+        metrics_token: The bearer token `GET /metrics` asks for (METRICS_TOKEN: 16 to 256
+            printable ASCII characters, no spaces); None leaves /metrics open. Kept out of
+            `repr`, so it never reaches a log.
+        metrics_directory: PROMETHEUS_MULTIPROC_DIR, an existing writable directory every
+            process writes its metrics to (see `app.metrics`); `serve` makes a private one
+            when unset.
         shutdown_grace_seconds: How long, in whole seconds (0 to 3600), a stopping process
             waits for its in-flight requests, and then for its background job or webhook
             delivery in hand, before canceling what is left (handed back, due at once).
@@ -171,6 +177,8 @@ class Settings:
     idempotency_retention_hours: int = 24
     event_retention_days: int = 30
     hosted_link_retention_days: int = 7
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_directory: Path | None = None
     shutdown_grace_seconds: int = 30
 
     @property
@@ -319,6 +327,8 @@ class Settings:
             hosted_link_retention_days=_retention(
                 env, "HOSTED_LINK_RETENTION_DAYS", cls.hosted_link_retention_days, "days", 3650
             ),
+            metrics_token=_token(env, "METRICS_TOKEN"),
+            metrics_directory=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
             shutdown_grace_seconds=_count(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0, 3600
             ),
@@ -430,6 +440,29 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
             )
             raise SettingsError(f"{name} {rule}, got {entry!r}") from None
     return tuple(networks)
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    """A bearer token: 16 to 256 printable ASCII characters without spaces; None when unset or
+    empty. The value itself is never part of the error."""
+    raw = env.get(name) or None
+    if raw is not None and not (16 <= len(raw) <= 256 and all("!" <= c <= "~" for c in raw)):
+        raise SettingsError(
+            f"{name} must be 16 to 256 printable ASCII characters without spaces "
+            f"(got {len(raw)} characters)"
+        )
+    return raw
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    """An existing directory this process may write to, made absolute; None when unset."""
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    path = Path(raw).resolve()
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"{name} must be an existing writable directory, got {str(path)!r}")
+    return path
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -48,12 +48,15 @@ class Supervisor:
         listener: socket.socket,
         serve: Callable[[], int],
         stop_timeout: float,
+        exited: Callable[[int], None] = lambda pid: None,
     ) -> None:
-        """`serve` runs in each forked worker and returns its exit status."""
+        """`serve` runs in each forked worker and returns its exit status; `exited` is called
+        with the pid of each worker reaped (to drop its live metrics, say)."""
         self.workers = workers
         self.listener = listener
         self.serve = serve
         self.stop_timeout = stop_timeout
+        self.exited = exited
         self.pids: set[int] = set()
 
     def run(self) -> int:
@@ -88,6 +91,10 @@ class Supervisor:
         if pid == 0:  # the worker: never returns into the supervisor's code
             status = 1
             try:
+                # The supervisor's own handlers (serve's cleanup on SIGTERM) are not the
+                # worker's: the defaults until its server installs its own.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
                 _stop_with(supervisor if sys.platform == "linux" else None)
                 status = self.serve()
@@ -116,6 +123,7 @@ class Supervisor:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 self.pids.discard(pid)
+                self.exited(pid)
                 reaped.append((pid, os.waitstatus_to_exitcode(status)))
         return reaped
 

@@ -331,9 +331,7 @@ def client_of(server: Server, *, livemode: bool = False) -> Iterator[Api]:
     """A new account on `server` and a client whose default key is its secret key."""
     account_id = ids.new_id(ids.ACCOUNT)
     key = server.database.create_key(account_id=account_id, livemode=livemode)
-    transport = (
-        InProcessTransport(server.app, server.loop) if IN_PROCESS and server.loop else None
-    )
+    transport = InProcessTransport(server.app, server.loop) if IN_PROCESS and server.loop else None
     with httpx.Client(base_url=server.base_url, timeout=30, transport=transport) as client:
         yield Api(server=server, account_id=account_id, key=key, http=client)
 

@@ -25,6 +25,7 @@ class InProcessTransport(httpx.BaseTransport):
         if not isinstance(request.stream, httpx.AsyncByteStream):
             # A body streamed from a generator (chunked): over the socket, as a client sends it.
             return self._http.handle_request(request)
+
         async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
             response = await self._asgi.handle_async_request(request)
             return response.status_code, response.headers.raw, await response.aread()

@@ -101,7 +101,9 @@ class Rest:
                 call = Call(
                     principal=await self._principal(request), params=await self._params(request)
                 )
-                if (limited := await self.rate_limiter.over_limit(call.principal)) is not None:
+                if (
+                    limited := await self.rate_limiter.over_limit(call.principal, surface="rest")
+                ) is not None:
                     raise StripeError(429, "invalid_request_error", limited, code="rate_limit")
             except StripeError as error:
                 if error.status == 401:
@@ -159,7 +161,7 @@ class Rest:
 
     async def _anonymous(self, request: Request) -> StripeError | None:
         """Stripe's 429 for a request without a valid key over its address's limit."""
-        limited = await self.rate_limiter.over_anonymous_limit(request.scope)
+        limited = await self.rate_limiter.over_anonymous_limit(request.scope, surface="rest")
         if limited is None:
             return None
         return StripeError(429, "invalid_request_error", limited, code="rate_limit")

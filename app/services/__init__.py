@@ -12,6 +12,7 @@ is a `DomainError`, raised before anything is written or with the transaction ro
     services.jobs       the background worker's due jobs
     services.retention  the background worker's purges of what retention no longer keeps
     services.persisted_queries  the shared store of automatic persisted queries
+    services.backlog    due jobs and webhook attempts, for /metrics
 """
 
 from __future__ import annotations

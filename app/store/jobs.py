@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +52,14 @@ async def any_due(db: AsyncSession, *, now: datetime) -> bool:
     return (
         await db.exec(select(col(Job.id)).where(col(Job.run_at) <= now).limit(1))
     ).first() is not None
+
+
+async def due_summary(db: AsyncSession, *, now: datetime) -> tuple[int, datetime | None]:
+    """How many jobs are due and when the oldest of them fell due (None when none is); one
+    range read on the `run_at` index."""
+    statement = select(func.count(), func.min(col(Job.run_at))).where(col(Job.run_at) <= now)
+    count, oldest = (await db.exec(statement)).one()
+    return int(count), oldest
 
 
 async def claim_due(db: AsyncSession, *, now: datetime) -> Job | None:

@@ -187,6 +187,12 @@ async def any_due(db: AsyncSession, *, now: datetime) -> bool:
     return (await db.exec(statement.limit(1))).first() is not None
 
 
+async def count_due(db: AsyncSession, *, now: datetime) -> int:
+    """How many deliveries have an attempt due; a range read on the due index."""
+    statement = select(func.count()).where(col(WebhookDelivery.next_attempt_at) <= now)
+    return int((await db.exec(statement)).one())
+
+
 async def record_attempt(
     db: AsyncSession,
     *,

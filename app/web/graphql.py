@@ -38,6 +38,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from app.db import Reader, database_fault
 from app.domain.access import Principal
 from app.logs import request_id
+from app.metrics import Metrics
 from app.origin import ApiRequest, api_request
 from app.schema import GatewaySchema
 from app.schema.context import Context
@@ -96,7 +97,9 @@ class GraphQLEndpoint:
         idempotency: Idempotency,
         playground: Playground,
         trusted_documents: TrustedDocuments,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.schema = schema
         self.settings = settings
         self.database = Database(engine=engine, reader=reader)
@@ -164,6 +167,8 @@ class GraphQLEndpoint:
                     if (code := database_fault(error.original_error)) is not None:
                         # Nothing was committed: answer 503, and let a keyed retry run again.
                         raise DatabaseFault(code)
+                if self.metrics is not None:
+                    self.metrics.observe_graphql(query, operation_name, result.errors)
                 return self._response(result, media_type)
 
             # A keyed mutation may be answered from, or refused by, its Idempotency-Key.

@@ -26,6 +26,7 @@ the tester's choice, live mode needs a verifier.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from html import escape
 from typing import TYPE_CHECKING
@@ -37,14 +38,17 @@ from starlette.routing import Route
 
 from app.domain.errors import InvalidParameter, InvalidState
 from app.domain.sessions import Status
-from app.services import Database, links, sessions
+from app.services import Database, database_fault, links, sessions
 from app.settings import Settings
 from app.verifiers import load_verifier
 from app.web import hosted_form
+from app.web.errors import database_status
 from app.web.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from app.models import VerificationSession
+
+logger = logging.getLogger("app.hosted")
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1f36}
@@ -117,6 +121,19 @@ def _unavailable() -> HTMLResponse:
         "Nothing was submitted.</p>",
         status=503,
     )
+
+
+def _database_fault(code: str) -> HTMLResponse:
+    status, headers = database_status(code)
+    response = _page(
+        "Verification briefly unavailable",
+        "<h1>Verification is briefly unavailable</h1>"
+        "<p>Nothing was submitted. Wait a moment, then reload this page.</p>",
+        status=status,
+    )
+    if "Retry-After" in headers:
+        response.headers["Retry-After"] = headers["Retry-After"]
+    return response
 
 
 def _checks(session: VerificationSession, *, kind: str) -> list[str]:
@@ -321,12 +338,23 @@ class HostedPages:
     def limited(
         self, endpoint: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """`endpoint` behind the anonymous rate limit: a request over it reads nothing."""
+        """`endpoint` behind the anonymous rate limit (a request over it reads nothing), and a
+        database fault answered as a page saying so (503, or 507 for a full disk), never a
+        500: nothing was submitted."""
 
         async def guarded(request: Request) -> Response:
-            if await self.rate_limiter.over_anonymous_limit(request.scope) is not None:
+            if (
+                await self.rate_limiter.over_anonymous_limit(request.scope, surface="hosted")
+                is not None
+            ):
                 return _too_many()
-            return await endpoint(request)
+            try:
+                return await endpoint(request)
+            except Exception as error:
+                if (code := database_fault(error)) is None:
+                    raise
+                logger.warning("hosted page refused: %s", code)
+                return _database_fault(code)
 
         return guarded
 

@@ -43,6 +43,7 @@ from starlette.responses import Response
 from app.db import database_fault, read_session, write_session
 from app.domain.access import Principal
 from app.domain.retention import DEFAULT_KEY_LIFETIME
+from app.metrics import Metrics
 from app.models import IdempotencyKey, utcnow
 from app.store import idempotency as store
 from app.web.errors import error_response
@@ -68,9 +69,11 @@ class Idempotency:
         engine: AsyncEngine,
         lifetime: timedelta = LIFETIME,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.lifetime = lifetime
+        self.metrics = metrics
         self.clock = clock
         # Claims this process failed to release (the database was down): released before the
         # key's next use, so a retry after an outage runs instead of waiting out the lease.
@@ -130,7 +133,10 @@ class Idempotency:
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
-            return _answer_for(holder, request_hash, media_type, refuse, self.lifetime)
+            answer = _answer_for(holder, request_hash, media_type, refuse, self.lifetime)
+            if self.metrics is not None and REPLAYED_HEADER in answer.headers:
+                self.metrics.replayed()
+            return answer
         try:
             response = await run()
         except Exception:

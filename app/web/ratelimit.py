@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from app.domain.access import Principal
+from app.metrics import Metrics
 from app.settings import Settings
 from app.web.client_address import ClientAddresses
 from app.web.errors import error_response
@@ -99,7 +100,9 @@ class RateLimiter:
         redis: Redis | None = None,
         redis_key_prefix: str = "gateway:",
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.live_per_second = live_per_second
         self.test_per_second = test_per_second
         self.anonymous_per_second = anonymous_per_second
@@ -111,7 +114,7 @@ class RateLimiter:
         self._redis_retry_at = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, *, metrics: Metrics | None = None) -> RateLimiter:
         redis = None
         if settings.redis_url is not None:
             redis = Redis.from_url(
@@ -127,17 +130,18 @@ class RateLimiter:
             addresses=ClientAddresses(settings.trusted_proxies),
             redis=redis,
             redis_key_prefix=settings.redis_key_prefix,
+            metrics=metrics,
         )
 
     async def refuse(
-        self, principal: Principal | None, media_type: str, scope: Scope
+        self, principal: Principal | None, media_type: str, scope: Scope, surface: str = "graphql"
     ) -> Response | None:
         """The GraphQL 429 for a request over its limit (its credential's, or without one its
         address's); None for a request that may go on."""
         if principal is None:
-            message = await self.over_anonymous_limit(scope)
+            message = await self.over_anonymous_limit(scope, surface=surface)
         else:
-            message = await self.over_limit(principal)
+            message = await self.over_limit(principal, surface=surface)
         if message is None:
             return None
         return error_response(
@@ -148,9 +152,10 @@ class RateLimiter:
             headers={"Retry-After": "1"},
         )
 
-    async def over_limit(self, principal: Principal | None) -> str | None:
+    async def over_limit(self, principal: Principal | None, *, surface: str) -> str | None:
         """Counts the request against its credential's budget (one budget whichever surface,
-        GraphQL or REST, it comes through): why it is refused, or None when it may go on."""
+        GraphQL or REST, it comes through): why it is refused, or None when it may go on.
+        `surface` (graphql, rest or websocket) labels the refusal in /metrics."""
         if principal is None:
             return None
         livemode = principal.scope.livemode
@@ -164,20 +169,25 @@ class RateLimiter:
         )
         if await self._count(key) <= limit:
             return None
+        if self.metrics is not None:
+            self.metrics.rate_limited(surface)
         mode = "live" if livemode else "test"
         return (
             f"Too many requests: a {mode}-mode key may make {limit} requests per second. "
             "Retry after the time in the Retry-After header."
         )
 
-    async def over_anonymous_limit(self, scope: Scope) -> str | None:
+    async def over_anonymous_limit(self, scope: Scope, *, surface: str) -> str | None:
         """Counts a request without a valid credential against its client address's budget:
-        why it is refused, or None when it may go on. The message names no address."""
+        why it is refused, or None when it may go on. The message names no address. `surface`
+        (graphql, rest, hosted or websocket) labels the refusal in /metrics."""
         limit = self.anonymous_per_second
         if limit == 0:
             return None
         if await self._count(f"anonymous:{self.addresses.bucket(scope)}") <= limit:
             return None
+        if self.metrics is not None:
+            self.metrics.rate_limited(surface)
         return (
             f"Too many requests: one client address may make {limit} requests per second "
             "without credentials. Retry after the time in the Retry-After header, or send an "

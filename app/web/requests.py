@@ -7,11 +7,12 @@ import logging
 import re
 import time
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.ids import random_base62
 from app.logs import request_id
+from app.metrics import Metrics
 
 logger = logging.getLogger("app.access")
 
@@ -29,12 +30,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+    # The receive loop of Starlette's `Request.stream`, without an async generator per request;
+    # a body sent in one message (most are) is not copied.
+    receive = request.receive
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
+        if not more and not chunks:
+            if len(chunk) > limit:
+                raise BodyTooLarge
+            return chunk
+        chunks += chunk
+        if len(chunks) > limit:
             raise BodyTooLarge
-    return bytes(body)
+        if not more:
+            return bytes(chunks)
 
 
 def loggable_path(path: str) -> str:
@@ -42,8 +56,9 @@ def loggable_path(path: str) -> str:
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.observe = metrics.observe_request if metrics is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +99,11 @@ class RequestIdMiddleware:
             await send_with_id({"type": "http.response.body", "body": b"Internal Server Error"})
         finally:
             method, path = scope["method"], loggable_path(scope["path"])
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            if self.observe is not None:
+                # The matched route's template (Starlette's Router puts it in the scope).
+                self.observe(scope.get("route"), method, status, seconds)
+            duration_ms = round(seconds * 1000, 1)
             logger.info(
                 "%s %s %d %.1fms",
                 method,

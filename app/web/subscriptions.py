@@ -94,7 +94,9 @@ class SubscriptionEndpoint:
             await asyncio.wait_for(asyncio.gather(*done), _CLOSE_TIMEOUT_SECONDS)
 
     async def handle(self, websocket: WebSocket) -> None:
-        limited = await self.graphql.rate_limiter.refuse(None, "application/json", websocket.scope)
+        limited = await self.graphql.rate_limiter.refuse(
+            None, "application/json", websocket.scope, surface="websocket"
+        )
         if limited is not None:
             await self._deny(websocket, limited)
             return
@@ -324,7 +326,9 @@ class _Connection:
         if operation_name is not None and not isinstance(operation_name, str):
             await self._error(operation_id, "`operationName` must be a string.", "BAD_REQUEST")
             return
-        if (refused := await graphql.rate_limiter.over_limit(principal)) is not None:
+        if (
+            refused := await graphql.rate_limiter.over_limit(principal, surface="websocket")
+        ) is not None:
             await self._error(operation_id, refused, "RATE_LIMITED")
             return
         extensions = payload.get("extensions")
@@ -350,6 +354,7 @@ class _Connection:
         except RequestError as error:
             await self._error(operation_id, error.message, error.code)
             return
+        self._observe(query, operation_name, result.errors)
         body = orjson.loads(graphql._response(result, "application/json").body)
         if "data" not in body:  # nothing executed: a parse, validation or variable error
             await self._send(_message(operation_id, "error", body["errors"]))
@@ -375,17 +380,30 @@ class _Connection:
         stream = await graphql.schema.subscribe(
             query, variable_values=variables, context_value=context, operation_name=operation_name
         )
-        async with contextlib.aclosing(stream):
-            async for result in stream:
-                errors = graphql._format_errors(result.errors) if result.errors else None
-                if isinstance(result, PreExecutionError):
-                    await self._send(_message(operation_id, "error", errors or []))
-                    return
-                body: dict[str, Any] = {"data": result.data}
-                if errors:
-                    body["errors"] = errors
-                await self._send(_message(operation_id, "next", body))
+        refused = False
+        try:
+            async with contextlib.aclosing(stream):
+                async for result in stream:
+                    errors = graphql._format_errors(result.errors) if result.errors else None
+                    if isinstance(result, PreExecutionError):
+                        refused = True
+                        self._observe(query, operation_name, result.errors)
+                        await self._send(_message(operation_id, "error", errors or []))
+                        return
+                    body: dict[str, Any] = {"data": result.data}
+                    if errors:
+                        body["errors"] = errors
+                    await self._send(_message(operation_id, "next", body))
+        finally:
+            # A subscription that started counts once, when it ends (it may never yield).
+            if not refused:
+                self._observe(query, operation_name, None)
         await self._send(_message(operation_id, "complete"))
+
+    def _observe(self, query: str, operation_name: str | None, errors: Any) -> None:
+        metrics = self.endpoint.graphql.metrics
+        if metrics is not None:
+            metrics.observe_graphql(query, operation_name, errors)
 
 
 def _is_subscription(graphql: GraphQLEndpoint, query: str, operation_name: str | None) -> bool:

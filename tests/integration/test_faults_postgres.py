@@ -5,7 +5,8 @@ shared server). Client threads send keyed GraphQL creates, keyed REST creates an
 the cluster is stopped with `pg_ctl stop -m immediate` while they go on. Every request sent and
 answered while it is down must be a 503 with DATABASE_UNAVAILABLE (GraphQL `extensions.code`,
 REST `error.code` in Stripe's envelope) and a Retry-After, never a 500 and never past the client
-timeout. After `pg_ctl start` requests succeed again within a bound, in the same process; every
+timeout; a hosted page (`/verify/<token>`) read meanwhile is a 503 HTML page with the same
+Retry-After. After `pg_ctl start` requests succeed again within a bound, in the same process; every
 create that was answered 200 is in the database; a create refused with 503 is retried with its
 Idempotency-Key and succeeds.
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -67,17 +69,19 @@ class Load:
     bad: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     down_answers: int = 0
+    hosted_unavailable: int = 0  # hosted pages answered 503 while the database was down
     successes_after: int = 0
 
     def run(self, thread: int) -> None:
         auth = {"Authorization": f"Bearer {self.key}"}
         read_id: str | None = None
+        page: str | None = None  # a hosted page's path, from a REST create's `url`
         with httpx.Client(base_url=self.base_url, timeout=CLIENT_TIMEOUT, headers=auth) as client:
             for number in range(1_000_000):
                 if self.stop.is_set():
                     return
-                kind = ("graphql", "rest", "read")[number % 3]
-                if kind == "read" and read_id is None:
+                kind = ("graphql", "rest", "read", "hosted")[number % 4]
+                if (kind == "read" and read_id is None) or (kind == "hosted" and page is None):
                     kind = "rest"
                 key = str(uuid.uuid4())
                 reference = f"fault-{thread}-{number}"
@@ -100,13 +104,18 @@ class Load:
                             data={"type": "document", "client_reference_id": reference},
                             headers={"Idempotency-Key": key},
                         )
-                    else:
+                    elif kind == "read":
                         response = client.get(f"/v1/identity/verification_sessions/{read_id}")
+                    else:
+                        assert page is not None
+                        response = client.get(page, headers={"Authorization": ""})
                 except httpx.HTTPError as error:
                     self._bad(f"{kind} in {sent_in}: {type(error).__name__} {error}")
                     continue
                 answered_in = self.phase
                 if response.status_code == 200:
+                    if kind == "hosted":
+                        continue  # the form page, as before the outage
                     body = response.json()
                     if kind == "graphql":
                         payload = (body.get("data") or {}).get("createVerificationSession")
@@ -116,6 +125,8 @@ class Load:
                         new_id = payload["verificationSession"]["id"]
                     else:
                         new_id = body["id"]
+                        if kind == "rest" and body.get("url"):
+                            page = urlsplit(body["url"]).path
                     with self.lock:
                         if kind != "read":
                             self.acknowledged.add(new_id)
@@ -130,7 +141,8 @@ class Load:
                     with self.lock:
                         if sent_in == answered_in == "down":
                             self.down_answers += 1
-                        if kind != "read":
+                            self.hosted_unavailable += kind == "hosted"
+                        if kind in ("graphql", "rest"):
                             self.refused.append((kind, key, reference))
                     time.sleep(0.05)
                     continue
@@ -165,6 +177,9 @@ def _not_unavailable(kind: str, response: httpx.Response) -> str | None:
     text = f"{response.status_code} {dict(response.headers)} {response.text[:300]}"
     if response.status_code != 503 or response.headers.get("retry-after") != "2":
         return text
+    if kind == "hosted":
+        html = response.headers.get("content-type", "").startswith("text/html")
+        return None if html and "briefly unavailable" in response.text else text
     body = response.json()
     if kind == "graphql":
         codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
@@ -195,7 +210,12 @@ def test_postgres_crash_under_load(cluster: PgCluster, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
     url = cluster.url.replace("postgresql://", "postgresql+asyncpg://")
-    env = gateway_env(url, RATE_LIMIT_TEST_PER_SECOND="0", RATE_LIMIT_LIVE_PER_SECOND="0")
+    env = gateway_env(
+        url,
+        RATE_LIMIT_TEST_PER_SECOND="0",
+        RATE_LIMIT_LIVE_PER_SECOND="0",
+        RATE_LIMIT_ANONYMOUS_PER_SECOND="0",
+    )
     gateway = Gateway(name="gateway", workdir=workdir, env=env).start()
     try:
         key = create_key(workdir, url, "test")
@@ -231,6 +251,7 @@ def test_postgres_crash_under_load(cluster: PgCluster, tmp_path: Path) -> None:
 
         assert load.bad == [], "\n".join(load.bad[:10])
         assert load.down_answers >= THREADS, "hardly any request was answered during the outage"
+        assert load.hosted_unavailable >= 1, "no hosted page was read during the outage"
         stored = _session_ids(cluster.url)
         assert load.acknowledged <= stored, load.acknowledged - stored
 

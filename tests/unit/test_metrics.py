@@ -1,0 +1,97 @@
+"""The pure parts of `app.metrics` and its settings: the operation type read from a document's
+text, the limit codes it knows, label values from fixed sets only, and METRICS_TOKEN and
+PROMETHEUS_MULTIPROC_DIR refused with the variable's name and the rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+import app.schema.limits
+from app.metrics import LIMIT_CODES, Metrics, operation_type
+from app.settings import Settings, SettingsError
+
+TOKEN = "a-metrics-token-of-32-characters"
+
+
+@pytest.mark.parametrize(
+    ("query", "operation_name", "expected"),
+    [
+        ("{ a }", None, "query"),
+        ("query { a }", None, "query"),
+        ("  \n# a comment\n, mutation M($x: Int) { a }", None, "mutation"),
+        ("mutation { a }", None, "mutation"),
+        ("subscription S { a }", "S", "subscription"),
+        ("query Q { a } mutation M { b }", "M", "mutation"),
+        ("query Q { a } mutation M { b }", "Q", "query"),
+        ("fragment F on T { a } mutation M { ...F }", None, "mutation"),
+        ("fragment F on T { a } mutation M { ...F }", "M", "mutation"),
+        ("not graphql at all", None, "query"),
+        ("", None, "query"),
+    ],
+)
+def test_operation_type_is_read_from_the_text(
+    query: str, operation_name: str | None, expected: str
+) -> None:
+    assert operation_type(query, operation_name) == expected
+
+
+def test_the_limit_codes_are_those_of_the_query_limits() -> None:
+    # given the codes app.schema.limits lists in its docstring
+    documented = re.findall(r"^    ([A-Z_]+)\s", app.schema.limits.__doc__ or "", re.MULTILINE)
+    # then
+    assert sorted(LIMIT_CODES) == sorted(documented)
+
+
+def test_request_labels_come_from_fixed_sets() -> None:
+    # given
+    metrics = Metrics.create(None)
+
+    class Route:
+        path = "/v1/identity/verification_sessions/{id}"
+
+    # when methods a client invented, and paths no route matched, are observed
+    for index in range(100):
+        metrics.observe_request(None, f"M{index}", 404, 0.001)
+    metrics.observe_request(Route(), "GET", 200, 0.002)
+    text = metrics.render(None).decode()
+    # then they share one OTHER series, and the route is the template
+    labels = [
+        sample.labels
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "gateway_http_requests_total"
+    ]
+    assert sorted(labels, key=str) == sorted(
+        [
+            {"route": "other", "method": "OTHER", "status": "404"},
+            {"route": Route.path, "method": "GET", "status": "200"},
+        ],
+        key=str,
+    )
+
+
+def test_metrics_token_is_checked_without_being_echoed() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"METRICS_TOKEN": "short-secret"})
+    message = str(raised.value)
+    assert message.startswith("METRICS_TOKEN must be 16 to 256 printable ASCII characters")
+    assert "short-secret" not in message
+
+
+def test_metrics_token_never_shows_in_the_settings_repr() -> None:
+    settings = Settings.from_environ({"METRICS_TOKEN": TOKEN})
+    assert settings.metrics_token == TOKEN
+    assert TOKEN not in repr(settings)
+
+
+def test_metrics_directory_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR must be an existing"):
+        Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(missing)})
+    assert Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_directory == (
+        tmp_path.resolve()
+    )
