@@ -69,6 +69,8 @@ def launch(workdir: Path) -> Iterator[Callable[..., Gateway]]:
             if gateway.process is not None and gateway.process.poll() is None:
                 seen.update(children(supervisor_pid(gateway)))
             gateway.stop()
+            # Captured, so shown only when the test failed: what each process logged.
+            print(f"--- {gateway.name}.log\n{gateway.log}")
         for pid in seen:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
