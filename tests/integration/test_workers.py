@@ -204,7 +204,12 @@ def test_workers_stop_when_the_supervisor_is_killed(
 ) -> None:
     # given: `serve --workers 2` on SQLite
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}"
-    gateway = launch("orphans", database_url, SHUTDOWN_GRACE_SECONDS="5")
+    # (a metrics directory of the test's: a killed supervisor cannot remove its own)
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    gateway = launch(
+        "orphans", database_url, SHUTDOWN_GRACE_SECONDS="5", PROMETHEUS_MULTIPROC_DIR=str(metrics)
+    )
     workers = wait_for_workers(gateway, 2)
     wait_for("both workers started", lambda: gateway.log.count("startup complete") == 2)
     # when: the supervisor is killed, so it cannot stop them itself
