@@ -24,7 +24,7 @@ import asyncio
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -278,8 +278,9 @@ class Reader:
     Statements go to the driver itself (stdlib `sqlite3`, an asyncpg pool): SQLAlchemy's
     connection and its asyncpg adapter cost more than the read they wrap. Each statement is still
     announced to whatever listens to the application engine's `before_cursor_execute` and
-    `after_cursor_execute` (statement counts in tests, tracing), with the statement and its
+    `after_cursor_execute` (statement counts in tests), with the statement and its
     parameters; there being no SQLAlchemy connection or execution context, those are None.
+    Tracing, which needs to span the statement itself, wraps it in `statement_span` instead.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -291,6 +292,8 @@ class Reader:
         self._pool_lock = asyncio.Lock()
         # What callers remember about this database between reads (see `store.accounts`).
         self.memo: dict[str, Any] = {}
+        # `statement_span(sql)` around each statement while tracing (set by `app.tracing`).
+        self.statement_span: Callable[[str], AbstractContextManager[object]] | None = None
 
     async def all(self, query: Query, values: Mapping[str, Any]) -> list[Any]:
         """Every row of `query` with these parameter values, as records."""
@@ -307,7 +310,11 @@ class Reader:
                 raw = []
                 for sql, parameters in statements:
                     self._announce("before_cursor_execute", None, sql, parameters)
-                    raw.append(await connection.fetch(sql, *parameters))
+                    if self.statement_span is None:
+                        raw.append(await connection.fetch(sql, *parameters))
+                    else:
+                        with self.statement_span(sql):
+                            raw.append(await connection.fetch(sql, *parameters))
                     self._announce("after_cursor_execute", None, sql, parameters)
         else:
             sqlite = self._sqlite or self._open_sqlite()
@@ -326,7 +333,11 @@ class Reader:
     ) -> list[Any]:
         cursor = connection.cursor()
         self._announce("before_cursor_execute", cursor, sql, parameters)
-        rows = cursor.execute(sql, parameters).fetchall()
+        if self.statement_span is None:
+            rows = cursor.execute(sql, parameters).fetchall()
+        else:
+            with self.statement_span(sql):
+                rows = cursor.execute(sql, parameters).fetchall()
         self._announce("after_cursor_execute", cursor, sql, parameters)
         cursor.close()
         return rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import tracing
 from app.db import Reader, create_engine, on_commit
 from app.metrics import Metrics
 from app.migrations import head_revision
@@ -35,6 +36,9 @@ from app.web.requests import RequestIdMiddleware
 from app.web.subscriptions import SubscriptionEndpoint
 from app.web.trusted_documents import TrustedDocuments
 from app.worker import Worker
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 class Gateway(Starlette):
@@ -70,9 +74,16 @@ _GRAPHQL_METHODS = frozenset({"GET", "POST"})
 
 
 def create_app(
-    settings: Settings, *, engine: AsyncEngine | None = None, run_worker: bool = True
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    run_worker: bool = True,
+    tracer_provider: TracerProvider | None = None,
 ) -> Gateway:
     """The application; the database must already be migrated (`python -m app migrate`).
+
+    Traces go to `tracer_provider` when given (tests), else to OTEL_EXPORTER_OTLP_ENDPOINT when
+    set and the `otel` extra is installed (see `app.tracing`).
 
     Raises:
         VerifierError: the VERIFIER setting names nothing usable (checked at start, not later).
@@ -128,12 +139,17 @@ def create_app(
         claim_lease=CLAIM_LEASE,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
+    # Last, once nothing above can raise: tracing, once on, is stopped by the lifespan.
+    traces = tracing.start(settings, tracer_provider)
+    if traces is not None:
+        traces.instrument(engine, reader)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop)) if run_worker else None
         feed_task = asyncio.create_task(feed.run(stop))
+        metrics_task = asyncio.create_task(metrics.run(stop))
         # Other processes' changes wake the feed at once (app.services.notices): Postgres's
         # NOTIFY, and Redis pub/sub when REDIS_URL is set.
         notices_task = asyncio.create_task(
@@ -150,6 +166,7 @@ def create_app(
             app.state.shutting_down = True
             stop.set()
             await feed_task
+            await metrics_task
             await notices_task
             if redis_notices is not None and redis_task is not None:
                 await redis_task
@@ -160,8 +177,13 @@ def create_app(
             await graphql.documents.close()
             await reader.close()
             await engine.dispose()
+            if traces is not None:
+                traces.shutdown()
 
     middleware = [Middleware(RequestIdMiddleware, metrics=metrics)]
+    if traces is not None:
+        # Outermost, so that the request's span holds everything done for it.
+        middleware.insert(0, Middleware(traces.middleware))
     if settings.cors_origins:
         middleware.append(
             Middleware(

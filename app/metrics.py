@@ -26,18 +26,24 @@ A directory the operator set is never emptied by the gateway: prometheus-client 
 when the set of processes starts (a service manager's pre-start step), and two `serve` processes
 sharing one must not wipe each other's files.
 
-What one request costs: one counter and one histogram child, looked up once per (route, method,
-status) and kept in a dict; `observe_request` adds a few microseconds (see docs/operations.md).
+What one request costs: a few dict updates (about half a microsecond). prometheus-client's own
+writes to its files take a lock, a `getpid` and a write per value, some 4 µs for a request's
+counter and histogram; so requests and operations are tallied in the process and added to
+prometheus-client's values once a second (`flush`, run by the app's lifespan, and before this
+process renders a scrape). Another process's latest second may be missing from a scrape.
 Label values come from fixed sets (route templates, HTTP methods, codes), never from a request's
 text: no id, key, token or secret can become a label.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -73,6 +79,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # Requests are mostly sub-millisecond reads, so the buckets start at 1 ms.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED_ROUTE = "other"
+# How often a process adds its tallies to the values every scrape reads.
+FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,11 @@ class Metrics:
         }
         self._refusals = {code: refusals.labels(code) for code in LIMIT_CODES}
         self._rate_limited = {surface: rate_limited.labels(surface) for surface in SURFACES}
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # Tallies since the last flush: per (route, method, status) the count, the sum of the
+        # durations and the count per bucket (prometheus-client's own, non-cumulative, +Inf
+        # last); per (type, outcome) the operations.
+        self._requests: dict[tuple[str, str, int], list[Any]] = {}
+        self._operation_counts: dict[tuple[str, str], int] = {}
 
     @classmethod
     def create(cls, directory: Path | None) -> Metrics:
@@ -194,17 +206,14 @@ class Metrics:
         its path template is the label; None (no route matched) counts as `other`."""
         if method not in _METHODS:
             method = "OTHER"
-        path = getattr(route, "path", None) or UNMATCHED_ROUTE
-        children = self._request_children.get((path, method, status))
-        if children is None:
-            children = (
-                self.requests.labels(path, method, str(status)),
-                self.durations.labels(path, method),
-            )
-            self._request_children[(path, method, status)] = children
-        counter, histogram = children
-        counter.inc()
-        histogram.observe(seconds)
+        key = (getattr(route, "path", None) or UNMATCHED_ROUTE, method, status)
+        tally = self._requests.get(key)
+        if tally is None:
+            tally = self._requests[key] = [0, 0.0, [0] * (len(DURATION_BUCKETS) + 1)]
+        tally[0] += 1
+        tally[1] += seconds
+        # The first bucket whose upper bound is at least `seconds`, as Histogram.observe finds it.
+        tally[2][bisect_left(DURATION_BUCKETS, seconds)] += 1
 
     def observe_graphql(
         self, query: str, operation_name: str | None, errors: Iterable[Any] | None
@@ -220,7 +229,30 @@ class Metrics:
                     outcome = "refused"
                     self._refusals[code].inc()
                     break
-        self._operations[(operation_type(query, operation_name), outcome)].inc()
+        key = (operation_type(query, operation_name), outcome)
+        self._operation_counts[key] = self._operation_counts.get(key, 0) + 1
+
+    def flush(self) -> None:
+        """Add what was tallied since the last flush to prometheus-client's values."""
+        requests, self._requests = self._requests, {}
+        operations, self._operation_counts = self._operation_counts, {}
+        for (path, method, status), (count, total, buckets) in requests.items():
+            self.requests.labels(path, method, str(status)).inc(count)
+            histogram = self.durations.labels(path, method)
+            # Histogram.observe, `count` times at once: its sum and its (non-cumulative) buckets.
+            histogram._sum.inc(total)
+            for bucket, observed in zip(histogram._buckets, buckets, strict=True):
+                if observed:
+                    bucket.inc(observed)
+        for key, count in operations.items():
+            self._operations[key].inc(count)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every FLUSH_SECONDS until `stop`, and once more then."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=FLUSH_SECONDS)
+            self.flush()
 
     def rate_limited(self, surface: str) -> None:
         self._rate_limited[surface].inc()
@@ -238,6 +270,7 @@ class Metrics:
     def render(self, backlog: Backlog | None) -> bytes:
         """The exposition text: every process's values (or this app's), then `backlog`, read
         from the database by the scraping process alone (None when it could not be read)."""
+        self.flush()
         scrape = CollectorRegistry(auto_describe=True)
         if self.registry is not None:
             scrape.register(_Forward(self.registry))

@@ -131,6 +131,9 @@ class Settings:
         metrics_directory: PROMETHEUS_MULTIPROC_DIR, an existing writable directory every
             process writes its metrics to (see `app.metrics`); `serve` makes a private one
             when unset.
+        otel_exporter_otlp_endpoint: Where OpenTelemetry traces go over OTLP/HTTP (the base URL,
+            without a trailing slash; spans are posted to its `/v1/traces`); None sends none.
+            Tracing also needs the `otel` extra (see `app.tracing`).
         shutdown_grace_seconds: How long, in whole seconds (0 to 3600), a stopping process
             waits for its in-flight requests, and then for its background job or webhook
             delivery in hand, before canceling what is left (handed back, due at once).
@@ -179,6 +182,7 @@ class Settings:
     hosted_link_retention_days: int = 7
     metrics_token: str | None = field(default=None, repr=False)
     metrics_directory: Path | None = None
+    otel_exporter_otlp_endpoint: str | None = None
     shutdown_grace_seconds: int = 30
 
     @property
@@ -329,6 +333,7 @@ class Settings:
             ),
             metrics_token=_token(env, "METRICS_TOKEN"),
             metrics_directory=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
+            otel_exporter_otlp_endpoint=_otlp_endpoint(env),
             shutdown_grace_seconds=_count(
                 env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0, 3600
             ),
@@ -473,6 +478,20 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
             f"got a URL with scheme {url.split(':', 1)[0]!r}"
         )
     return url
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an OTLP/HTTP collector's absolute http(s) URL "
+            "without a query or fragment, such as http://127.0.0.1:4318 (the value given is "
+            "not repeated: it may hold a credential)"
+        )
+    return raw.rstrip("/")
 
 
 def default_database_url(directory: Path) -> str:

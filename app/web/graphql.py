@@ -35,6 +35,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from app import tracing
 from app.db import Reader, database_fault
 from app.domain.access import Principal
 from app.logs import request_id
@@ -162,7 +163,12 @@ class GraphQLEndpoint:
             )
 
             async def run() -> Response:
-                result = await self._execute(request, query, variables, operation_name, principal)
+                execution = self._execute(request, query, variables, operation_name, principal)
+                if tracing.operation_tracer is not None:
+                    execution = tracing.operation(
+                        execution, self.schema.limiter.parse, query, operation_name
+                    )
+                result = await execution
                 for error in result.errors or ():
                     if (code := database_fault(error.original_error)) is not None:
                         # Nothing was committed: answer 503, and let a keyed retry run again.

@@ -15,7 +15,7 @@ every time, in about twenty seconds per backend:
 - schemathesis, in GraphQL mode, loads the schema from the same server's URL and calls every
   root field with a secret key, under its `not_a_server_error` check and ours.
 
-Every response must keep the promises of the README's Security section: no 5xx, a JSON object
+Every response must keep the promises of docs/security.md: no 5xx, a JSON object
 for a body, no traceback, file path, driver name or masked INTERNAL_SERVER_ERROR anywhere in it,
 and every error carrying `extensions.code` and nothing beyond `message`, `locations`, `path`
 and `extensions`.

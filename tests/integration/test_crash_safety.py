@@ -13,7 +13,7 @@ session. The cycle runs twice over the same database, on SQLite (a file) and on 
 A kill of the process cannot lose what the kernel already holds, so it does not tell
 `synchronous=FULL` from `NORMAL`: the setting that makes an acknowledged commit survive a power
 loss as well is pinned by `test_every_commit_is_synced_before_it_is_acknowledged` (see the
-README's Durability paragraph).
+docs/security.md, Durability).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.db import create_engine, write_session
 from app.domain import ids
+from app.metrics import FLUSH_SECONDS
 from app.migrations import upgrade
 from app.settings import Settings
 from app.store import jobs
@@ -408,6 +410,8 @@ def test_two_processes_sharing_a_directory_report_the_sum(
         created = first.gql(key, MUTATION)["createVerificationSession"]["verificationSession"]
         second.gql(key, "query { __typename }")
         enqueue_due_job(url, created["id"])
+        # each process adds its tallies to the shared files once a second (FLUSH_SECONDS)
+        time.sleep(FLUSH_SECONDS + 0.5)
         # then either one's /metrics shows the sum of both, and the database's own figures
         for gateway in (first, second):
             found = scrape_process(gateway)

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 import app.schema.limits
@@ -94,4 +95,39 @@ def test_metrics_directory_must_exist(tmp_path: Path) -> None:
         Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(missing)})
     assert Settings.from_environ({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_directory == (
         tmp_path.resolve()
+    )
+
+
+class _Route:
+    path = "/graphql"
+
+
+def test_tallied_requests_flush_to_what_observing_each_would_give() -> None:
+    """Requests are tallied and flushed in bulk: the exposition is exactly what prometheus-client
+    gives for the same requests counted and observed one by one."""
+    durations = [0.0, 0.0005, 0.001, 0.0010001, 0.003, 0.02, 0.7, 9.9, 10.0, 10.5, 120.0]
+    tallied = Metrics(CollectorRegistry(auto_describe=True))
+    direct = Metrics(CollectorRegistry(auto_describe=True))
+    for index, seconds in enumerate(durations):
+        status = 200 if index % 3 else 400
+        tallied.observe_request(_Route(), "POST", status, seconds)
+        direct.requests.labels("/graphql", "POST", str(status)).inc()
+        direct.durations.labels("/graphql", "POST").observe(seconds)
+        tallied.observe_graphql("query { a }", None, None)
+        direct._operations[("query", "ok")].inc()
+    before = _samples(tallied)
+    tallied.flush()
+    assert _samples(tallied) == pytest.approx(_samples(direct))
+    assert before != _samples(direct)  # nothing reached the values before the flush
+    tallied.flush()  # a flush with nothing new changes nothing
+    assert _samples(tallied) == pytest.approx(_samples(direct))
+
+
+def _samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    assert metrics.registry is not None
+    return dict(
+        ((sample.name, tuple(sorted(sample.labels.items()))), sample.value)
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if not sample.name.endswith("_created")
     )
