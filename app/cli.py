@@ -15,8 +15,10 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes serving the port, 1 to 64 (default 1); see docs/operations.md",
+    )
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database to the newest revision")
@@ -145,6 +153,17 @@ def _count(value: str) -> int:
     return int(value)
 
 
+def _workers(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"--workers must be a whole number from 1 to {MAX_WORKERS}, got {value!r}"
+        )
+    return int(value)
+
+
+MAX_WORKERS = 64
+
+
 def _json_object(value: str) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
@@ -167,8 +186,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         directory.cleanup()
 
     def on_sigterm(sig: int, frame: Any) -> None:
-        # uvicorn raises SIGTERM again after its graceful stop: clean up, then end by it as
-        # before (a service manager sees the same exit status).
+        # A SIGTERM while uvicorn is not handling it (during migrations, say): clean up, then
+        # end by it. (The server handles its own and `serve` returns 0; workers forked by
+        # `--workers` reset this handler, so none of them removes the shared directory.)
         clean_up()
         signal.signal(sig, signal.SIG_DFL)
         signal.raise_signal(sig)
@@ -182,8 +202,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.main import create_app
 
     address = f"http://{args.host}:{args.port}"
@@ -207,12 +225,24 @@ def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
         )
     else:
         print(_banner(address, key), flush=True)
+    if args.workers > 1:
+        del app  # it was built to check the settings; each worker builds its own after the fork
     # What is alive now (modules, the schema, SQLAlchemy's metadata: some 140,000 objects) lives
     # as long as the process. Frozen, it is left out of the collector's full passes, which would
-    # otherwise walk all of it every few hundred requests.
+    # otherwise walk all of it every few hundred requests (and forked workers share its pages).
     gc.collect()
     gc.freeze()
-    config = uvicorn.Config(
+    if args.workers > 1:
+        return _supervise(settings, args)
+    server = _server_class()(_uvicorn_config(app, settings, args), app)
+    server.run()
+    return 0 if server.started else 3
+
+
+def _uvicorn_config(app: Any, settings: Settings, args: argparse.Namespace) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -221,26 +251,54 @@ def _serve_with_metrics(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
         server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # uvicorn would otherwise rewrite the client address from X-Forwarded-For whenever the
         # peer is 127.0.0.1 (or FORWARDED_ALLOW_IPS): TRUSTED_PROXIES alone decides whom to
         # believe (app.web.client_address).
         proxy_headers=False,
     )
-    server = _server_class()(config, app)
-    # As `uvicorn.run` does: after a graceful stop on SIGINT uvicorn raises it again, as
-    # KeyboardInterrupt; a server that never started (a port in use, say) exits with 3.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    return 0 if server.started else 3
+
+
+def _supervise(settings: Settings, args: argparse.Namespace) -> int:
+    """`--workers N`: the socket is bound here, once; each forked worker builds its own app
+    (engine, pools, event loop) and serves it (app.supervisor)."""
+    from app import metrics
+    from app.main import create_app
+    from app.supervisor import Supervisor
+
+    try:
+        listener = _uvicorn_config(None, settings, args).bind_socket()
+    except SystemExit:  # uvicorn logged why (a port in use, say)
+        return 3  # as a single server that never started
+
+    def serve() -> int:
+        app = create_app(settings)
+        gc.collect()
+        gc.freeze()
+        server = _server_class()(_uvicorn_config(app, settings, args), app)
+        server.run(sockets=[listener])
+        return 0 if server.started else 3
+
+    # Requests get the grace, then the background worker gets it again; then a margin.
+    stop_timeout = 2 * settings.shutdown_grace_seconds + 10
+    return Supervisor(
+        workers=args.workers,
+        listener=listener,
+        serve=serve,
+        stop_timeout=stop_timeout,
+        exited=metrics.process_exited,
+    ).run()
 
 
 def _server_class() -> type[Any]:
     import uvicorn
     from starlette.applications import Starlette
+    from uvicorn.server import HANDLED_SIGNALS
 
     class Server(uvicorn.Server):
         """uvicorn's server, which also tells the app, the moment a stop signal arrives, that
-        it is shutting down (/readyz then answers 503 while in-flight requests finish)."""
+        it is shutting down (/readyz then answers 503 while in-flight requests finish), closes
+        WebSocket subscriptions with 1001 before stopping, and exits 0 after a graceful stop."""
 
         def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
             super().__init__(config)
@@ -249,6 +307,29 @@ def _server_class() -> type[Any]:
         def handle_exit(self, sig: int, frame: Any) -> None:
             self.app.state.shutting_down = True
             super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            """uvicorn's, less what it does once the server has stopped: after restoring the
+            previous handlers it raises the captured signal again. For SIGTERM the previous
+            handler is the default one, so a graceful stop ended with status 143 (killed by
+            SIGTERM), which service managers report as a failure; SIGINT became a
+            KeyboardInterrupt. Here the handlers are restored and `serve` returns 0."""
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn closes open WebSockets with 1012 (service restart); ours go first, with
+            # 1001 (going away), which graphql-ws clients answer by reconnecting.
+            await self.app.state.subscriptions.close_all()
+            await super().shutdown(sockets)
 
     return Server
 

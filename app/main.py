@@ -137,6 +137,7 @@ def create_app(
         webhook_test_retry_seconds=settings.webhook_test_retry_seconds,
         retention=settings.retention,
         claim_lease=CLAIM_LEASE,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
     # Last, once nothing above can raise: tracing, once on, is stopped by the lifespan.
     traces = tracing.start(settings, tracer_provider)
@@ -237,4 +238,6 @@ def create_app(
     app.state.persisted_queries = graphql.documents.persisted_queries
     # And the live feed its subscribers share (app.services.live).
     app.state.live_feed = feed
+    # And the open WebSockets, which `serve` closes with 1001 when the process stops.
+    app.state.subscriptions = subscriptions
     return app

@@ -134,6 +134,9 @@ class Settings:
         otel_exporter_otlp_endpoint: Where OpenTelemetry traces go over OTLP/HTTP (the base URL,
             without a trailing slash; spans are posted to its `/v1/traces`); None sends none.
             Tracing also needs the `otel` extra (see `app.tracing`).
+        shutdown_grace_seconds: How long, in whole seconds (0 to 3600), a stopping process
+            waits for its in-flight requests, and then for its background job or webhook
+            delivery in hand, before canceling what is left (handed back, due at once).
     """
 
     database_url: str
@@ -180,6 +183,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     metrics_directory: Path | None = None
     otel_exporter_otlp_endpoint: str | None = None
+    shutdown_grace_seconds: int = 30
 
     @property
     def retention(self) -> Retention:
@@ -330,6 +334,9 @@ class Settings:
             metrics_token=_token(env, "METRICS_TOKEN"),
             metrics_directory=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
             otel_exporter_otlp_endpoint=_otlp_endpoint(env),
+            shutdown_grace_seconds=_count(
+                env, "SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0, 3600
+            ),
         )
 
 

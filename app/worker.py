@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("app.worker")
 
-# How long shutdown waits for the job in hand (a verifier call, say) before canceling it.
-SHUTDOWN_GRACE_SECONDS = 10.0
 # How often each process purges what retention no longer keeps (windows are hours or days long),
 # and the pause between two full batches, so other writers get the lock in between.
 RETENTION_EVERY_SECONDS = 60.0
@@ -57,8 +55,11 @@ class Worker:
         claim_lease: timedelta = timedelta(minutes=5),
         retention_batch: int = purges.BATCH,
         retention_every_seconds: float = RETENTION_EVERY_SECONDS,
+        shutdown_grace_seconds: float = 30.0,
     ) -> None:
         self.database = database
+        # How long shutdown waits for the job or deliveries in hand before canceling them.
+        self.shutdown_grace = shutdown_grace_seconds
         self.retention = retention or Retention()
         self.claim_lease = claim_lease
         self.retention_batch = retention_batch
@@ -76,11 +77,22 @@ class Worker:
         waiting one poll interval."""
         timeout = httpx.Timeout(self.webhook_timeout)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            await asyncio.gather(
-                self._loop(stop, self.run_one, "background worker"),
-                self._loop(stop, lambda: self.deliver_some(client), "webhook delivery"),
-                self._loop(stop, self.purge_some, "retention purge", every=self.retention_every),
-            )
+            loops = [
+                asyncio.create_task(self._loop(stop, self.run_one, "background worker")),
+                asyncio.create_task(
+                    self._loop(stop, lambda: self.deliver_some(client), "webhook delivery")
+                ),
+                asyncio.create_task(
+                    self._loop(stop, self.purge_some, "retention purge", every=self.retention_every)
+                ),
+            ]
+            try:
+                await asyncio.gather(*loops)
+            except asyncio.CancelledError:
+                # A canceled gather returns as soon as one loop has stopped; another may
+                # still be handing its job or attempts back, which must finish first.
+                await asyncio.gather(*loops, return_exceptions=True)
+                raise
 
     async def _loop(
         self,
@@ -114,14 +126,15 @@ class Worker:
     async def shut_down(self, task: asyncio.Task[None]) -> None:
         """Wait for `run` (whose `stop` is set) to finish its job in hand, but not forever: a job
         still running after the grace period is canceled. Its transaction rolls back, so the job
-        stays in the table and the next process runs it."""
+        stays in the table and the next process runs it; webhook attempts still being sent are
+        handed back the same way (see `deliver_some`)."""
         try:
-            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+            await asyncio.wait_for(task, timeout=self.shutdown_grace)
         except TimeoutError:
             logger.warning(
-                "a background job was still running %gs into shutdown; it was canceled and "
-                "will run again",
-                SHUTDOWN_GRACE_SECONDS,
+                "a background job or webhook delivery was still running %gs into shutdown; it "
+                "was canceled and will run again",
+                self.shutdown_grace,
             )
 
     async def run_one(self) -> bool:
@@ -165,12 +178,19 @@ class Worker:
         pending = await webhooks.pending_counts(
             self.database, event_ids=[attempt.event.id for attempt in attempts]
         )
-        await asyncio.gather(
-            *(
-                self._deliver(client, attempt, pending.get(attempt.event.id, 0))
-                for attempt in attempts
+        try:
+            await asyncio.gather(
+                *(
+                    self._deliver(client, attempt, pending.get(attempt.event.id, 0))
+                    for attempt in attempts
+                )
             )
-        )
+        except asyncio.CancelledError:
+            # Shutting down past the grace: hand back the attempts not answered yet, due at
+            # once for another process, instead of leaving them leased for their timeout.
+            released = await webhooks.release(self.database, attempts=attempts)
+            logger.info("shutting down: %d webhook attempts handed back, due at once", released)
+            raise
         return True
 
     async def _deliver(self, client: httpx.AsyncClient, attempt: Attempt, pending: int) -> None:

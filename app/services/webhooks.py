@@ -125,6 +125,19 @@ async def claim_due(database: Database, *, timeout_seconds: float, limit: int) -
         return await store.claim_due(db, now=now, lease_until=lease_until, limit=limit)
 
 
+async def release(database: Database, *, attempts: Sequence[Attempt]) -> int:
+    """Hand back claimed attempts whose answer was not recorded (a process stopping mid-send):
+    due at once for any process, and not counted against the retry schedule, since no answer
+    was seen. An attempt already recorded, or claimed again meanwhile, is left alone. How many
+    were handed back."""
+    now = utcnow()
+    released = 0
+    async with write_session(database.engine) as db:
+        for attempt in attempts:
+            released += await store.release_attempt(db, attempt=attempt, due_at=now)
+    return released
+
+
 # How long after an attempt's timeout its lease ends: a process that died mid-attempt leaves the
 # delivery to another process after this.
 LEASE_MARGIN_SECONDS = 30.0

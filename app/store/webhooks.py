@@ -113,6 +113,7 @@ class Attempt:
     api_version: str | None
     event: Any  # an events record (store.events.RECORD)
     livemode: bool
+    lease_until: datetime
 
 
 async def claim_due(
@@ -172,6 +173,7 @@ async def claim_due(
                 api_version=endpoint.api_version,
                 event=_EVENT.type(*events[row.event_id]),
                 livemode=endpoint.livemode,
+                lease_until=lease_until,
             )
         )
     await db.flush()
@@ -219,6 +221,22 @@ async def record_attempt(
             succeeded_at=at if done else None,
             next_attempt_at=None if done else next_attempt_at,
         )
+    )
+    return bool(result.rowcount)
+
+
+async def release_attempt(db: AsyncSession, *, attempt: Attempt, due_at: datetime) -> bool:
+    """Hand a claimed attempt back unsent, due at `due_at` and not counted, unless its answer
+    was recorded or another claim holds the delivery by now (then False)."""
+    result = await db.exec(
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.id) == attempt.delivery_id,
+            col(WebhookDelivery.attempts) == attempt.attempt,
+            col(WebhookDelivery.next_attempt_at) == attempt.lease_until,
+            col(WebhookDelivery.succeeded_at).is_(None),
+        )
+        .values(attempts=attempt.attempt - 1, next_attempt_at=due_at)
     )
     return bool(result.rowcount)
 

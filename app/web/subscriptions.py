@@ -22,6 +22,8 @@ PROTOCOL.md), for subscriptions and for queries and mutations too.
     per key      at most WEBSOCKET_CONNECTIONS_PER_KEY connections per credential in one process;
                  one more is closed with 4429
     anything else a message that is not valid JSON of a known type closes with 4400
+    shutdown     a stopping process closes every open socket with 1001 (going away) before it
+                 stops serving; the client reconnects to another process and resumes
 
 Credentials and documents never reach the log; an unexpected error is logged with its traceback
 and the client sees INTERNAL_SERVER_ERROR, as over HTTP.
@@ -77,6 +79,19 @@ class SubscriptionEndpoint:
         self.settings = settings
         # Open connections per credential (an API key's digest or a client secret's session).
         self.connections: Counter[str] = Counter()
+        # Every open socket, for `close_all`.
+        self.open: set[_Connection] = set()
+
+    async def close_all(self) -> None:
+        """Close every open socket with 1001 (going away) and wait for the close frames (at
+        most a few seconds): what `serve` does on SIGTERM before uvicorn closes the rest with
+        1012 (service restart), which graphql-ws clients take for a fault."""
+        connections = list(self.open)
+        for connection in connections:
+            connection.finish(_Close(1001, "Server shutting down"))
+        done = [connection.done.wait() for connection in connections]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*done), _CLOSE_TIMEOUT_SECONDS)
 
     async def handle(self, websocket: WebSocket) -> None:
         limited = await self.graphql.rate_limiter.refuse(
@@ -93,7 +108,13 @@ class SubscriptionEndpoint:
             await websocket.close(code=4406, reason="Subprotocol not acceptable")
             return
         await websocket.accept(subprotocol=PROTOCOL)
-        await _Connection(self, websocket).run()
+        connection = _Connection(self, websocket)
+        self.open.add(connection)
+        try:
+            await connection.run()
+        finally:
+            self.open.discard(connection)
+            connection.done.set()
 
     async def _deny(self, websocket: WebSocket, response: Response) -> None:
         """Answers the handshake with `response` instead of upgrading it, where the server can."""
@@ -127,6 +148,8 @@ class _Connection:
         self.awaiting_pong = False
         # Set once, with the close code and reason (None: the client went away).
         self.finished: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
+        # Set when `run` has returned (the close frame sent).
+        self.done = asyncio.Event()
 
     def finish(self, close: _Close | None) -> None:
         if not self.finished.done():
