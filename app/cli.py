@@ -270,6 +270,9 @@ def _supervise(settings: Settings, args: argparse.Namespace) -> int:
         listener = _uvicorn_config(None, settings, args).bind_socket()
     except SystemExit:  # uvicorn logged why (a port in use, say)
         return 3  # as a single server that never started
+    # The settings-check app wrote a live gauge for this process, which serves nothing: only
+    # the workers' show in /metrics.
+    metrics.process_exited(os.getpid())
 
     def serve() -> int:
         app = create_app(settings)

@@ -237,3 +237,42 @@ def test_workers_stop_when_the_supervisor_is_killed(
         timeout=WAIT_SECONDS,
     )
     assert gateway.log.count("Application shutdown complete.") == 2, gateway.log
+
+
+def test_metrics_add_up_over_the_workers(
+    database_url: str, workdir: Path, launch: Callable[..., Gateway]
+) -> None:
+    """Whichever worker answers a scrape, /metrics shows every worker's requests (one
+    PROMETHEUS_MULTIPROC_DIR, made by the supervisor before it forks) and each live worker's
+    connection gauge."""
+    from app.metrics import FLUSH_SECONDS
+    from tests.integration.test_metrics import pids, requests_total, samples
+
+    key = create_key(workdir, database_url, "test")
+    gateway = launch("metered", database_url, RATE_LIMIT_TEST_PER_SECOND="0")
+    workers = wait_for_workers(gateway, 2)
+    # when: many requests, spread by the kernel over both workers
+    with httpx.Client(base_url=gateway.base_url, timeout=30) as client:
+        for _ in range(200):
+            assert client.get("/readyz").status_code == 200
+        answered = {
+            client.post(
+                "/graphql",
+                json={"query": "{ __typename }"},
+                headers={"Authorization": f"Bearer {key}"},
+            ).status_code
+            for _ in range(50)
+        }
+    assert answered == {200}
+
+    # then: after a flush, every scrape (by any worker) counts all 200, and shows both workers
+    def complete() -> dict | None:  # type: ignore[type-arg]
+        found = samples(httpx.get(f"{gateway.base_url}/metrics", timeout=30).text)
+        ready = requests_total(found, "/readyz", "GET", 200) == 200
+        return found if ready and pids(found) == {str(pid) for pid in workers} else None
+
+    wait_for("metrics from both workers", complete, timeout=10 * FLUSH_SECONDS + 20)
+    for _ in range(10):
+        found = samples(httpx.get(f"{gateway.base_url}/metrics", timeout=30).text)
+        assert requests_total(found, "/readyz", "GET", 200) == 200
+        assert requests_total(found, "/graphql", "POST", 200) == 50
