@@ -56,11 +56,25 @@ _POST = Request({"type": "http", "method": "POST", "headers": [], "path": "/grap
 _CLOSE_TIMEOUT_SECONDS = 5.0
 
 
+# RFC 6455 5.5: a control frame's payload is at most 125 bytes, two of them the close code.
+_MAX_REASON_BYTES = 123
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
-        self.reason = reason
+        self.reason = _fit_reason(reason)
+
+
+def _fit_reason(reason: str) -> str:
+    """`reason` cut to fit a close frame, on a character boundary: a longer one (a client's
+    id or message type quoted in it, in four-byte characters) fails to send, and the client
+    sees the socket drop without a close code."""
+    encoded = reason.encode()
+    if len(encoded) <= _MAX_REASON_BYTES:
+        return reason
+    return encoded[: _MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
 class SubscriptionEndpoint:
