@@ -53,6 +53,20 @@ def json_line(message: str, *, level: str = "INFO", logger: str = "app") -> str:
     return JsonFormatter().format(record)
 
 
+class ClientTextFilter(logging.Filter):
+    """uvicorn logs a WebSocket text frame that is not UTF-8 as an error with its traceback,
+    though it is the client's mistake and uvicorn answers it rightly (close code 1007): this
+    makes the record a one-line warning."""
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.MESSAGE:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def configure(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
@@ -68,6 +82,9 @@ def configure(level: str, log_format: str = "text") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(item, ClientTextFilter) for item in uvicorn_errors.filters):
+        uvicorn_errors.addFilter(ClientTextFilter())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # aiosqlite logs every driver call with its arguments at DEBUG (statements' parameters: key
     # hashes, client secrets, url tokens), outside any request's id: never below WARNING.
