@@ -28,3 +28,19 @@ def account_state(api: Api) -> list[Any]:
         ]
         for statement in _STATEMENTS
     ]
+
+
+def session_state(api: Api, session_id: str) -> list[Any]:
+    """One session's row and its links' (a hosted page's token spent or not)."""
+    return [
+        [
+            tuple(str(value) for value in row)
+            for row in api.server.database.execute(statement, {"session": session_id})
+        ]
+        for statement in (
+            _STATEMENTS[0].replace("account_id = :account", "id = :session"),
+            "SELECT token, spent_at FROM verification_links WHERE session_id = :session"
+            " ORDER BY token",
+            "SELECT count(*) FROM events WHERE session_id = :session",
+        )
+    ]
