@@ -20,13 +20,16 @@ from app.rest.errors import StripeError
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)\Z")
 _PART = re.compile(r"\[([^\[\]]*)\]")
+# Maps whose keys are the client's own, digits and the empty string included.
+FREE_KEYS = frozenset({"metadata"})
 # Far past what any of our parameters nests (options[document][allowed_types][0] is four).
 MAX_DEPTH = 5
 
 
 def parse(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Nested parameters from `(name, value)` pairs in Stripe's bracket syntax. Numeric indexes
-    and `[]` make lists (in index order); anything else makes maps.
+    and `[]` make lists (in index order); anything else makes maps. Right under a root in
+    FREE_KEYS every part is a key: `metadata[0]=v` is the key "0", as an SDK sends it.
 
     Raises:
         StripeError: a name that is not bracket syntax, or one that nests too deep.
@@ -41,7 +44,9 @@ def parse(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
             raise invalid(match[1], f"`{name[:100]}` nests deeper than {MAX_DEPTH} levels.")
         node: Any = tree
         for index, part in enumerate(parts[:-1]):
-            child_is_list = parts[index + 1] == "" or _is_index(parts[index + 1])
+            child_is_list = not (index == 0 and part in FREE_KEYS) and (
+                parts[index + 1] == "" or _is_index(parts[index + 1])
+            )
             node = _child(node, part, [] if child_is_list else {}, name)
         _set(node, parts[-1], value, name)
     result: dict[str, Any] = _lists(tree)

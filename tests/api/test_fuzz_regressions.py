@@ -11,6 +11,7 @@ Then (issue 13):
   and broke every later list of the account, and failed in the driver elsewhere;
 - REST percent-escapes that are not UTF-8 were stored as U+FFFD;
 - `$` let a trailing newline through the e-mail, phone, customer and id patterns;
+- REST read `metadata[0]=v` as a list, refusing the key "0" that GraphQL accepts;
 - a WebSocket close reason quoting a client's type or id in four-byte characters did not fit
   a close frame, and the socket dropped without a close code.
 """
@@ -318,3 +319,17 @@ def test_a_close_reason_quoting_a_duplicate_id_still_fits_a_close_frame(api: Api
     code, reason = run(close_of(api, subscribe, subscribe))
     assert code == 4409
     assert reason.startswith("Subscriber for") and len(reason.encode()) <= 123
+
+
+def test_a_metadata_key_of_digits_is_a_key_on_both_surfaces(api: Api) -> None:
+    # given: what an SDK sends for {"0": "v", "": ""} (the empty key refused, as on GraphQL)
+    rest = post_form(api, "/v1/identity/verification_sessions", "type=document&metadata[0]=v")
+    gql = api.post(CREATE, {"input": {"type": "DOCUMENT", "metadata": {"0": "v"}}})
+    empty = post_form(api, "/v1/identity/verification_sessions", "type=document&metadata[]=v")
+    # then
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["metadata"] == {"0": "v"}
+    created = gql.json()["data"]["createVerificationSession"]["verificationSession"]
+    assert created["metadata"] == {"0": "v"}
+    assert empty.status_code == 400, empty.text
+    assert empty.json()["error"]["message"] == "Metadata keys must not be empty."
