@@ -207,13 +207,13 @@ def rest_verdict(response: httpx.Response, sent: str) -> dict[str, Any] | None:
 
 
 def test_emails_and_phones_get_one_answer_on_both_surfaces(api: Api) -> None:
-    # given: a session to update
+    # given: a session to update, and the account's rows (after the last accepted example)
     target = a_session(api)
+    state = {"before": account_state(api)}
 
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
     @given(details=DETAILS)
     def fuzz(details: dict[str, str]) -> None:
-        before = account_state(api)
         pairs = [(f"provided_details[{name}]", value) for name, value in details.items()]
         # when
         created = graphql_verdict(
@@ -234,9 +234,11 @@ def test_emails_and_phones_get_one_answer_on_both_surfaces(api: Api) -> None:
         # then: one verdict, and what is accepted is stored as sent
         verdicts = [result is not None for result in (created, rest, updated)]
         assert len(set(verdicts)) == 1, (details, created, rest, updated)
+        after = account_state(api)
         if created is None:
-            assert account_state(api) == before, details
+            assert after == state["before"], details
             return
+        state["before"] = after
         expected = {"email": details.get("email"), "phone": details.get("phone")}
         assert created["providedDetails"] == expected
         assert updated is not None and updated["providedDetails"] == expected
@@ -248,13 +250,14 @@ def test_emails_and_phones_get_one_answer_on_both_surfaces(api: Api) -> None:
 
 
 def test_metadata_gets_one_answer_on_both_surfaces(api: Api) -> None:
-    # given: a session to update (its metadata grows with each accepted example)
+    # given: a session to update (its metadata grows with each accepted example), and the
+    # account's rows (after the last accepted example)
     target = a_session(api)
+    state = {"before": account_state(api)}
 
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
     @given(metadata=METADATA)
     def fuzz(metadata: dict[str, str]) -> None:
-        before = account_state(api)
         pairs = [(f"metadata[{key}]", value) for key, value in metadata.items()]
         # when
         created = graphql_verdict(
@@ -276,12 +279,13 @@ def test_metadata_gets_one_answer_on_both_surfaces(api: Api) -> None:
         else:
             assert (created is None) == (rest is None), (metadata, created, rest)
         if created is None:
-            assert account_state(api) == before, metadata
+            assert account_state(api) == state["before"], metadata
             return
         assert created["metadata"] == kept
         assert rest is not None and rest["metadata"] == kept
         # and an update merges the same keys into another session's (unless past 50 keys)
         merged = graphql(api, UPDATE, {"input": {"id": target["id"], "metadata": metadata}})
         assert merged.status_code == 200 and "INTERNAL_SERVER_ERROR" not in merged.text
+        state["before"] = account_state(api)
 
     fuzz()
