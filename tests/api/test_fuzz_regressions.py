@@ -12,13 +12,18 @@ Then (issue 13):
 - REST percent-escapes that are not UTF-8 were stored as U+FFFD;
 - `$` let a trailing newline through the e-mail, phone, customer and id patterns;
 - REST read `metadata[0]=v` as a list, refusing the key "0" that GraphQL accepts;
+- a WebSocket text frame that is not UTF-8 made uvicorn log tracebacks at ERROR (and, sent
+  with a close frame, fail to answer on the closing socket): now one-line warnings;
 - a WebSocket close reason quoting a client's type or id in four-byte characters did not fit
   a close frame, and the socket dropped without a close code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 from typing import Any
 
 import httpx
@@ -26,6 +31,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from app.logs import ClientTextFilter
 from app.web.graphql import MAX_JSON_DEPTH
 from tests.conftest import Api, run
 from tests.fuzz.state import account_state
@@ -333,3 +339,36 @@ def test_a_metadata_key_of_digits_is_a_key_on_both_surfaces(api: Api) -> None:
     assert created["metadata"] == {"0": "v"}
     assert empty.status_code == 400, empty.text
     assert empty.json()["error"]["message"] == "Metadata keys must not be empty."
+
+
+async def text_not_utf8_then_close(api: Api) -> None:
+    """A text frame that is not UTF-8 and a close frame in one write, as a client may send."""
+    url = api.server.base_url.replace("http://", "ws://", 1) + "/graphql"
+    async with connect(url, subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+        socket.protocol.send_text(b"\xff")
+        socket.protocol.send_close(1000)
+        socket.transport.write(b"".join(socket.protocol.data_to_send()))
+        await asyncio.sleep(0.05)
+
+
+def test_a_text_frame_not_utf8_with_a_close_logs_no_error(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: the filter `python -m app serve` sets (logs.configure)
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "asyncio")]
+    text_filter = ClientTextFilter()
+    for logger in loggers:
+        logger.addFilter(text_filter)
+    caplog.set_level(logging.WARNING)
+    try:
+        # when: uvicorn (0.54) fails to send its 1007 on the closing socket, every time
+        for _ in range(5):
+            run(text_not_utf8_then_close(api))
+        time.sleep(0.5)  # the server's loop logs on its own thread
+    finally:
+        for logger in loggers:
+            logger.removeFilter(text_filter)
+    # then: warnings, one line each; and the server still answers
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert all(record.exc_info is None for record in caplog.records)
+    assert api.post(TYPENAME).json() == {"data": {"__typename": "Query"}}

@@ -86,7 +86,7 @@ MESSAGES = st.fixed_dictionaries(
 )
 # Text frames that are not UTF-8: uvicorn closes with 1007 and drops the TCP connection at once,
 # so these are only ever the last frame sent (a frame after it could reset the connection
-# before the client reads the close frame).
+# before the client reads the close frame), into a socket that is open and idle.
 NOT_UTF8 = st.sampled_from([b"\xff\xfe", b"\xc3(", b'{"type": "\xe9"}'])
 # A frame: what `websockets` sends, and whether as a text frame.
 FRAMES = st.one_of(
@@ -106,12 +106,14 @@ FRAMES = st.one_of(
 def error_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Records at ERROR or above from the server (it runs in this process, on another thread),
     with the filter `python -m app serve` puts on uvicorn's log."""
-    uvicorn_errors = logging.getLogger("uvicorn.error")
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "asyncio")]
     text_filter = ClientTextFilter()
-    uvicorn_errors.addFilter(text_filter)
+    for logger in loggers:
+        logger.addFilter(text_filter)
     caplog.set_level(logging.ERROR)
     yield caplog
-    uvicorn_errors.removeFilter(text_filter)
+    for logger in loggers:
+        logger.removeFilter(text_filter)
 
 
 def test_any_frames_get_a_protocol_answer_never_an_internal_error(
@@ -152,8 +154,9 @@ def test_any_frames_get_a_protocol_answer_never_an_internal_error(
 async def exchange(
     url: str, init: str | None, frames: list[tuple[str | bytes, bool]], last: bytes | None
 ) -> tuple[list[str], int | None]:
-    """Send `init` (if any) and the frames, then `last` as a text frame or else a ping. What the
-    server sent, and its close code: None while the socket is open after the pong.
+    """Send `init` (if any) and the frames, then a ping; once the pong shows the socket open and
+    idle, `last` (if any) as a text frame. What the server sent, and its close code: None while
+    the socket is open.
 
     A closed socket without a close frame fails the test: that is what an internal error or a
     close frame that could not be sent looks like from here.
@@ -165,13 +168,19 @@ async def exchange(
                 await socket.send(init)
             for frame, text in frames:
                 await socket.send(frame, text=text)
-            await socket.send('{"type": "ping"}' if last is None else last, text=True)
+            await socket.send('{"type": "ping"}')
             while True:
                 raw = await asyncio.wait_for(socket.recv(), WAIT_SECONDS)
                 assert isinstance(raw, str), raw
                 received.append(raw)
-                if orjson.loads(raw).get("type") == "pong":
+                if orjson.loads(raw).get("type") != "pong":
+                    continue
+                if last is None:
                     return received, None
+                # Only into an idle socket, so that its close cannot cross one of the app's
+                # (whether uvicorn's 1007 then goes out is a race).
+                await socket.send(last, text=True)
+                last = None
         except ConnectionClosed:
             pass
         return received, close_code(socket)

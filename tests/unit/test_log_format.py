@@ -56,3 +56,38 @@ def test_other_uvicorn_errors_keep_their_level_and_traceback() -> None:
     record.levelno = logging.ERROR
     assert ClientTextFilter().filter(record)
     assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+def test_uvicorn_failing_to_answer_that_frame_on_a_closing_socket_is_a_warning() -> None:
+    # given: what asyncio's exception handler logs when uvicorn's 1007 meets a closing socket
+    from websockets.exceptions import InvalidState
+
+    record = logging.LogRecord(
+        "asyncio",
+        logging.ERROR,
+        __file__,
+        1,
+        "Fatal error on transport TCPTransport\nprotocol: <uvicorn.protocols.websockets."
+        "websockets_sansio_impl.WebSocketsSansIOProtocol object at 0x1>\ntransport: <x>",
+        None,
+        (InvalidState, InvalidState("connection is closing"), None),
+    )
+    # when
+    ClientTextFilter().filter(record)
+    # then
+    assert (record.levelno, record.exc_info) == (logging.WARNING, None)
+    assert record.getMessage() == "Fatal error on transport TCPTransport"
+
+
+def test_other_fatal_transport_errors_keep_their_level_and_traceback() -> None:
+    record = logging.LogRecord(
+        "asyncio",
+        logging.ERROR,
+        __file__,
+        1,
+        "Fatal error on transport TCPTransport\nprotocol: <HttpToolsProtocol>",
+        None,
+        (RuntimeError, RuntimeError("boom"), None),
+    )
+    ClientTextFilter().filter(record)
+    assert record.levelno == logging.ERROR and record.exc_info is not None
