@@ -60,6 +60,11 @@ _CLOSE_TIMEOUT_SECONDS = 5.0
 _MAX_REASON_BYTES = 123
 
 
+class _Gone(Exception):
+    """The socket closed under a send: the client went away, or uvicorn closed it itself (a
+    text frame that is not UTF-8 gets its 1007). Nobody is left to tell."""
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -152,7 +157,13 @@ class _Connection:
 
     async def _send(self, message: bytes) -> None:
         async with self.send_lock:
-            await self.websocket.send_text(message.decode())
+            try:
+                await self.websocket.send_text(message.decode())
+            except (WebSocketDisconnect, RuntimeError):
+                # Starlette's disconnect (the client's close, a reset), or the ASGI server's
+                # RuntimeError for a send after it closed the socket itself.
+                self.finish(None)
+                raise _Gone from None
 
     async def _keep_alive(self) -> None:
         interval = self.settings.websocket_ping_seconds
@@ -203,7 +214,7 @@ class _Connection:
                 await self._handle(await self._receive())
         except _Close as close:
             self.finish(close)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, _Gone):
             self.finish(None)
 
     async def _init(self, payload: object) -> None:
@@ -281,6 +292,8 @@ class _Connection:
             await self._run(operation_id, payload)
         except asyncio.CancelledError:
             raise
+        except _Gone:
+            pass
         except Exception:
             logger.exception("unexpected error running a WebSocket operation")
             with contextlib.suppress(Exception):
