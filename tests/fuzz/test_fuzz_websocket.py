@@ -59,29 +59,36 @@ AWKWARD = st.sampled_from(
     [None, 0, -1, 2**70, 1.5, True, "", "a", "\U0001f600" * 64, "x" * 10_000, [], {}]
 )
 IDS = st.one_of(AWKWARD, st.text(max_size=20), st.sampled_from(["op", "op", "op2"]))
-PAYLOADS = st.one_of(
-    AWKWARD,
-    json_values(st.text(max_size=8)),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "query": st.one_of(st.sampled_from(QUERIES), AWKWARD, st.text(max_size=40)),
-            "variables": st.one_of(
-                AWKWARD,
-                json_values(st.text(max_size=8)),
-                st.builds(lambda depth: {"m": nested(depth)}, st.integers(60, 900)),
-            ),
-            "operationName": st.one_of(AWKWARD, st.text(max_size=20)),
-            "extensions": st.one_of(
-                AWKWARD, st.just({"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}})
-            ),
-            "documentId": st.one_of(AWKWARD, st.text(max_size=20)),
-            "Authorization": st.one_of(AWKWARD, st.just("Bearer sk_test_x")),
-        },
-    ),
+REQUESTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "query": st.one_of(st.sampled_from(QUERIES), AWKWARD, st.text(max_size=40)),
+        "variables": st.one_of(
+            AWKWARD,
+            json_values(st.text(max_size=8)),
+            st.builds(lambda depth: {"m": nested(depth)}, st.integers(60, 900)),
+        ),
+        "operationName": st.one_of(AWKWARD, st.text(max_size=20)),
+        "extensions": st.one_of(
+            AWKWARD, st.just({"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}})
+        ),
+        "documentId": st.one_of(AWKWARD, st.text(max_size=20)),
+        "Authorization": st.one_of(AWKWARD, st.just("Bearer sk_test_x")),
+    },
 )
+PAYLOADS = st.one_of(AWKWARD, json_values(st.text(max_size=8)), REQUESTS)
+# Subscribes with an id and a payload object, so that most reach the operation behind them.
+SUBSCRIBES = st.fixed_dictionaries(
+    {
+        "type": st.just("subscribe"),
+        "id": st.sampled_from(["op", "op", "op2", "\U0001f600" * 64]) | st.text(min_size=1),
+        "payload": REQUESTS,
+    }
+)
+# Mostly the client's own types, so that most messages get past the type into the rules behind.
+CLIENT_TYPES = st.sampled_from(["subscribe", "subscribe", "subscribe", "complete", "ping", "pong"])
 MESSAGES = st.fixed_dictionaries(
-    {"type": st.one_of(st.sampled_from(TYPES), AWKWARD, st.text(max_size=40))},
+    {"type": st.one_of(CLIENT_TYPES, CLIENT_TYPES, st.sampled_from(TYPES), AWKWARD, st.text())},
     optional={"id": IDS, "payload": PAYLOADS},
 )
 # Text frames that are not UTF-8: uvicorn closes with 1007 and drops the TCP connection at once,
@@ -90,6 +97,9 @@ MESSAGES = st.fixed_dictionaries(
 NOT_UTF8 = st.sampled_from([b"\xff\xfe", b"\xc3(", b'{"type": "\xe9"}'])
 # A frame: what `websockets` sends, and whether as a text frame.
 FRAMES = st.one_of(
+    SUBSCRIBES.map(lambda message: (json.dumps(message), True)),
+    SUBSCRIBES.map(lambda message: (json.dumps(message), True)),
+    SUBSCRIBES.map(lambda message: (json.dumps(message), True)),
     MESSAGES.map(lambda message: (json.dumps(message), True)),
     MESSAGES.map(lambda message: (json.dumps(message), True)),
     MESSAGES.map(lambda message: (json.dumps(message).encode(), False)),
@@ -126,7 +136,7 @@ def test_any_frames_get_a_protocol_answer_never_an_internal_error(
 
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES)
     @given(
-        initialised=st.booleans(),
+        initialised=st.sampled_from([True, True, True, False]),
         frames=st.lists(FRAMES, min_size=1, max_size=4),
         last=st.none() | st.none() | st.none() | NOT_UTF8,
     )
