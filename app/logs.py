@@ -53,6 +53,37 @@ def json_line(message: str, *, level: str = "INFO", logger: str = "app") -> str:
     return JsonFormatter().format(record)
 
 
+class ClientTextFilter(logging.Filter):
+    """Makes two records of uvicorn's WebSocket protocol (0.54, websockets-sansio) about a text
+    frame that is not UTF-8 one-line warnings: they carry a traceback at ERROR, though the frame
+    is the client's mistake, and a client can send as many as it likes.
+
+    - uvicorn.error "Invalid UTF-8 sequence received from client.": answered rightly, 1007.
+    - asyncio "Fatal error on transport" with websockets' InvalidState, from a
+      WebSocketsSansIOProtocol: the frame came with the client's close frame, and uvicorn's
+      1007 could not be sent on a closing connection; the transport is closed.
+    """
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.MESSAGE or _closing_websocket_fault(record):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = record.getMessage().partition("\n")[0], None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _closing_websocket_fault(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return (
+        record.name == "asyncio"
+        and type(error).__name__ == "InvalidState"
+        and type(error).__module__.startswith("websockets")
+        and "WebSocketsSansIOProtocol" in record.getMessage()
+    )
+
+
 def configure(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
@@ -68,6 +99,10 @@ def configure(level: str, log_format: str = "text") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in ("uvicorn.error", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(item, ClientTextFilter) for item in logger.filters):
+            logger.addFilter(ClientTextFilter())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # aiosqlite logs every driver call with its arguments at DEBUG (statements' parameters: key
     # hashes, client secrets, url tokens), outside any request's id: never below WARNING.

@@ -16,7 +16,7 @@ REPORT = "vr"
 EVENT = "evt"
 WEBHOOK_ENDPOINT = "we"
 
-_ID_PATTERN = re.compile(r"^([a-z]+)_([0-9A-Za-z]{24})$")
+_ID_PATTERN = re.compile(r"^([a-z]+)_([0-9A-Za-z]{24})\Z")
 
 
 # A byte b stands for BASE62[b % 62]. Bytes at or above 248 (4 x 62) would make the first eight

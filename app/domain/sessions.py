@@ -96,14 +96,15 @@ DOCUMENT_FLAGS: Final = ("require_id_number", "require_live_capture", "require_m
 FLOW_ONLY_OPTIONS: Final = ("email", "id_number", "matching", "phone")
 MATCHING_FIELDS: Final = ("dob", "name")
 
-# Deliberately loose: the shape a person would recognise, not RFC 5322 in full.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# Deliberately loose: the shape a person would recognise, not RFC 5322 in full; but no control
+# characters, and `\Z`, as `$` would also match before a trailing newline.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+\Z")
 # E.164: a plus, a country code that does not start with 0, 7 to 15 digits in all.
-_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_CUSTOMER = re.compile(r"^cus_[0-9A-Za-z]+$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+_CUSTOMER = re.compile(r"^cus_[0-9A-Za-z]+\Z")
 # `related_person`'s ids (Stripe Connect's): the prefix, then letters and digits.
 _RELATED_PERSON = {"account": ("acct_", "an account id"), "person": ("person_", "a person id")}
-_ID_BODY = re.compile(r"^[0-9A-Za-z]+$")
+_ID_BODY = re.compile(r"^[0-9A-Za-z]+\Z")
 
 
 class _Keep:

@@ -189,7 +189,7 @@ class Rest:
         return principal
 
     async def _params(self, request: Request) -> dict[str, Any]:
-        pairs = parse_qsl(request.url.query, keep_blank_values=True)
+        pairs = _pairs(request.url.query, "The query string")
         if request.method == "POST":
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             limit = self.settings.max_body_bytes
@@ -211,8 +211,21 @@ class Rest:
                 text = body.decode()
             except UnicodeDecodeError:
                 raise StripeError(400, "invalid_request_error", "The body is not UTF-8.") from None
-            pairs += parse_qsl(text, keep_blank_values=True)
+            pairs += _pairs(text, "The body")
         return params.parse(pairs)
+
+
+def _pairs(text: str, where: str) -> list[tuple[str, str]]:
+    """Form-encoded pairs, their percent-escapes read as strict UTF-8: parse_qsl's default
+    would store U+FFFD in place of bytes that are not text, and a client would never learn."""
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            f"{where} has percent-encoded bytes that are not UTF-8.",
+        ) from None
 
 
 def fingerprint(call: Call, request: Request) -> str:

@@ -18,15 +18,18 @@ from typing import Any
 
 from app.rest.errors import StripeError
 
-_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)\Z")
 _PART = re.compile(r"\[([^\[\]]*)\]")
+# Maps whose keys are the client's own, digits and the empty string included.
+FREE_KEYS = frozenset({"metadata"})
 # Far past what any of our parameters nests (options[document][allowed_types][0] is four).
 MAX_DEPTH = 5
 
 
 def parse(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Nested parameters from `(name, value)` pairs in Stripe's bracket syntax. Numeric indexes
-    and `[]` make lists (in index order); anything else makes maps.
+    and `[]` make lists (in index order); anything else makes maps. Right under a root in
+    FREE_KEYS every part is a key: `metadata[0]=v` is the key "0", as an SDK sends it.
 
     Raises:
         StripeError: a name that is not bracket syntax, or one that nests too deep.
@@ -41,7 +44,9 @@ def parse(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
             raise invalid(match[1], f"`{name[:100]}` nests deeper than {MAX_DEPTH} levels.")
         node: Any = tree
         for index, part in enumerate(parts[:-1]):
-            child_is_list = parts[index + 1] == "" or parts[index + 1].isdigit()
+            child_is_list = not (index == 0 and part in FREE_KEYS) and (
+                parts[index + 1] == "" or _is_index(parts[index + 1])
+            )
             node = _child(node, part, [] if child_is_list else {}, name)
         _set(node, parts[-1], value, name)
     result: dict[str, Any] = _lists(tree)
@@ -70,9 +75,15 @@ def _set(node: Any, part: str, value: str, name: str) -> None:
 
 def _index(part: str, name: str) -> int:
     """A list item's place: `[3]`, or `[]` for the end. A name in a list is refused."""
-    if part and not part.isdigit():
+    if part and not _is_index(part):
         raise invalid(_root(name), f"`{name[:100]}` mixes list indexes and names.")
     return int(part) if part else 1 << 62
+
+
+def _is_index(part: str) -> bool:
+    """ASCII digits only: `str.isdigit` also admits characters such as "²", which `int` cannot
+    read, and other scripts' digits, which Stripe reads as names."""
+    return part.isascii() and part.isdigit()
 
 
 def _lists(node: Any) -> Any:
@@ -143,7 +154,7 @@ def integer(params: Mapping[str, Any], name: str, *, low: int, high: int) -> int
     value = params.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"-?\d{1,12}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]{1,12}", value):
         raise invalid(name, f"Invalid integer: {str(value)[:100]}", "parameter_invalid_integer")
     number = int(value)
     if not low <= number <= high:
@@ -156,7 +167,7 @@ def integer(params: Mapping[str, Any], name: str, *, low: int, high: int) -> int
 
 
 def timestamp(value: Any, name: str) -> datetime:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{1,11}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,11}", value):
         raise invalid(
             name,
             f"Invalid integer: {str(value)[:100]} (a unix timestamp).",

@@ -503,7 +503,10 @@ def _loads(body: bytes) -> Any:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(body)
+    data = json.loads(body)
+    if _has_lone_surrogate(data):
+        raise _lone_surrogate("The request body")
+    return data
 
 
 _LONG_NUMBER = re.compile(rb"\d{19}")
@@ -516,6 +519,8 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
         raise RequestError(400, f"`{name}` must be a JSON object.") from None
     except RecursionError:
         raise _too_deep(f"`{name}`") from None
+    if raw is not None and "\\u" in raw and _has_lone_surrogate(value):
+        raise _lone_surrogate(f"`{name}`")
     if value is not None and not isinstance(value, dict):
         raise RequestError(400, f"`{name}` must be a JSON object.")
     if _nests_deeper_than(value, MAX_JSON_DEPTH):
@@ -536,6 +541,35 @@ def _nests_deeper_than(value: object, limit: int) -> bool:
                 (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
             )
     return False
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """True when a string in `value` (a key included) holds half a UTF-16 surrogate pair, which
+    `json` reads from an escape such as \\ud800 (orjson and GraphQL's own parser refuse it): no
+    UTF-8 text can hold it, so no database could store it and no response could carry it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(what: str) -> RequestError:
+    return RequestError(
+        400,
+        f"{what} holds a lone UTF-16 surrogate (an escape from \\ud800 to \\udfff without its "
+        "pair), which is not Unicode text.",
+    )
 
 
 def _too_deep(what: str) -> RequestError:

@@ -64,7 +64,7 @@ _ID_NUMBER_TYPES = {
 _FIELDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("verified_outputs", *item.path): (item.label, item.name) for item in _PERSON_INPUTS
 } | {("outcome",): ("Choice", ""), ("last_error_code",): ("Last error code", "last_error_code")}
-_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 _INVALID = ' aria-invalid="true" aria-describedby="problem"'
 
 

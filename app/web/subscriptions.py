@@ -63,11 +63,30 @@ _POST = Request({"type": "http", "method": "POST", "headers": [], "path": "/grap
 _CLOSE_TIMEOUT_SECONDS = 5.0
 
 
+# RFC 6455 5.5: a control frame's payload is at most 125 bytes, two of them the close code.
+_MAX_REASON_BYTES = 123
+
+
+class _Gone(Exception):
+    """The socket closed under a send: the client went away, or uvicorn closed it itself (a
+    text frame that is not UTF-8 gets its 1007). Nobody is left to tell."""
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
-        self.reason = reason
+        self.reason = _fit_reason(reason)
+
+
+def _fit_reason(reason: str) -> str:
+    """`reason` cut to fit a close frame, on a character boundary: a longer one (a client's
+    id or message type quoted in it, in four-byte characters) fails to send, and the client
+    sees the socket drop without a close code."""
+    encoded = reason.encode()
+    if len(encoded) <= _MAX_REASON_BYTES:
+        return reason
+    return encoded[: _MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
 class SubscriptionEndpoint:
@@ -179,7 +198,13 @@ class _Connection:
 
     async def _send(self, message: bytes) -> None:
         async with self.send_lock:
-            await self.websocket.send_text(message.decode())
+            try:
+                await self.websocket.send_text(message.decode())
+            except (WebSocketDisconnect, RuntimeError):
+                # Starlette's disconnect (the client's close, a reset), or the ASGI server's
+                # RuntimeError for a send after it closed the socket itself.
+                self.finish(None)
+                raise _Gone from None
 
     async def _keep_alive(self) -> None:
         interval = self.settings.websocket_ping_seconds
@@ -230,7 +255,7 @@ class _Connection:
                 await self._handle(await self._receive())
         except _Close as close:
             self.finish(close)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, _Gone):
             self.finish(None)
 
     async def _init(self, payload: object) -> None:
@@ -308,6 +333,8 @@ class _Connection:
             await self._run(operation_id, payload)
         except asyncio.CancelledError:
             raise
+        except _Gone:
+            pass
         except Exception:
             logger.exception("unexpected error running a WebSocket operation")
             with contextlib.suppress(Exception):

@@ -1,5 +1,6 @@
 """The GraphQL endpoint reads request bodies with orjson where it reads them as `json` does, and
-with `json` elsewhere: every body answers exactly what `json.loads` answers."""
+with `json` elsewhere: every body answers exactly what `json.loads` answers, except a lone
+surrogate, which only `json` reads and nothing after it can store or send."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.web.graphql import _loads
+from app.web.graphql import RequestError, _loads
 
 BODIES = [
     b'{"query": "{ __typename }"}',
@@ -19,7 +20,6 @@ BODIES = [
     b'{"a": 1, "a": 2}',
     b'{"a": 1e400}',
     b'{"a": NaN}',
-    b'{"a": "\\ud800"}',
     b'{"a": 123456789012345678901234567890}',
     b'{"a": 18446744073709551616}',
     b'{"a": -9223372036854775809}',
@@ -43,6 +43,26 @@ def test_invalid_json_fails_as_json_fails(body: bytes) -> None:
         json.loads(body)
     with pytest.raises(ValueError):
         _loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": "\\ud800"}',
+        b'{"a": ["x\\udfffy"]}',
+        b'{"\\ud83d": 1}',
+        b'{"a": "\\ud800", "n": 1234567890123456789012}',
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_request(body: bytes) -> None:
+    with pytest.raises(RequestError) as refused:
+        _loads(body)
+    assert refused.value.status == 400
+    assert "lone UTF-16 surrogate" in refused.value.message
+
+
+def test_a_surrogate_pair_is_text() -> None:
+    assert _loads(b'{"a": "\\ud83d\\ude00", "n": 1234567890123456789012}')["a"] == "\U0001f600"
 
 
 JSON = st.recursive(

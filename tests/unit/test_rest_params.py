@@ -52,7 +52,7 @@ def test_malformed_names_are_refused_naming_the_parameter(query: str, param: str
 
 @given(
     st.dictionaries(
-        st.text("abcdefghij_", min_size=1, max_size=8),
+        st.text("abcdefghij_0123", min_size=1, max_size=8),
         st.text(max_size=20),
         max_size=10,
     )
@@ -60,6 +60,23 @@ def test_malformed_names_are_refused_naming_the_parameter(query: str, param: str
 def test_metadata_round_trips_whatever_its_values(metadata: dict[str, str]) -> None:
     query = urlencode({f"metadata[{key}]": value for key, value in metadata.items()})
     assert parse(query) == ({"metadata": metadata} if metadata else {})
+
+
+def test_metadata_keys_of_digits_or_none_are_keys_not_list_indexes() -> None:
+    assert parse("metadata[0]=a&metadata[12]=b&metadata[]=c") == {
+        "metadata": {"0": "a", "12": "b", "": "c"}
+    }
+    # Below metadata's own keys, and elsewhere, digits are still indexes.
+    assert parse("metadata[0][1]=a") == {"metadata": {"0": ["a"]}}
+    assert parse("expand[0]=a") == {"expand": ["a"]}
+
+
+def test_other_digits_than_ascii_are_names_not_indexes() -> None:
+    # "²" passes str.isdigit but not int(): it used to fail there, a 500
+    assert parse("expand[%C2%B2]=a") == {"expand": {"\u00b2": "a"}}
+    with pytest.raises(StripeError) as mixed:
+        parse("expand[]=a&expand[%D9%A3]=b")
+    assert mixed.value.param == "expand"
 
 
 def test_typed_getters_name_the_rule() -> None:
