@@ -35,18 +35,24 @@ from tests.helpers import CREATE
 from tests.inprocess import InProcessTransport
 
 BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+# One TLS context for every test client: httpx would build one (loading certifi's bundle, some
+# 10 ms) for each client, and the test servers speak plain HTTP anyway.
+SSL_CONTEXT = httpx.create_ssl_context()
 # The fast tier (`make check`): API clients call the app in-process (tests/inprocess.py).
 IN_PROCESS = os.environ.get("TEST_TRANSPORT") == "asgi"
 # What the fast tier leaves out (marked `slow`): what needs processes, browsers, other people's
 # clients, or sweeps many generated inputs.
 SLOW_DIRECTORIES = ("browser", "clients", "differential", "fuzz", "integration")
+# And files of other directories: the commands run as processes of their own, and webhook
+# deliveries waited out through their retry schedules.
+SLOW_FILES = ("test_cli.py", "test_export_documents.py", "test_seed.py", "api/test_webhooks.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
     for item in items:
-        parts = item.path.relative_to(tests).parts
-        if parts and parts[0] in SLOW_DIRECTORIES:
+        relative = item.path.relative_to(tests)
+        if relative.parts[0] in SLOW_DIRECTORIES or relative.as_posix() in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
 
 
@@ -191,6 +197,24 @@ class Server:
     # The event loop the server runs the app on (for tests.inprocess).
     loop: Any = field(repr=False, default=None)
 
+    def create_key(
+        self, *, account_id: str, livemode: bool = False, restricted: bool = False
+    ) -> str:
+        """A secret key, stored by the running server's own engine on its own loop (a fraction
+        of what a new engine and loop per key costs, for every test's account)."""
+        if self.loop is None or self.engine is None:
+            return self.database.create_key(
+                account_id=account_id, livemode=livemode, restricted=restricted
+            )
+
+        async def go() -> str:
+            async with write_session(self.engine) as db:
+                return await accounts.create_key(
+                    db, account_id=account_id, livemode=livemode, restricted=restricted
+                )
+
+        return asyncio.run_coroutine_threadsafe(go(), self.loop).result(timeout=30)
+
 
 @contextmanager
 def running_server(
@@ -309,7 +333,7 @@ class Api:
         return body["data"]  # type: ignore[no-any-return]
 
     def new_key(self, *, livemode: bool = False, restricted: bool = False) -> str:
-        return self.server.database.create_key(
+        return self.server.create_key(
             account_id=self.account_id, livemode=livemode, restricted=restricted
         )
 
@@ -330,9 +354,15 @@ class Api:
 def client_of(server: Server, *, livemode: bool = False) -> Iterator[Api]:
     """A new account on `server` and a client whose default key is its secret key."""
     account_id = ids.new_id(ids.ACCOUNT)
-    key = server.database.create_key(account_id=account_id, livemode=livemode)
-    transport = InProcessTransport(server.app, server.loop) if IN_PROCESS and server.loop else None
-    with httpx.Client(base_url=server.base_url, timeout=30, transport=transport) as client:
+    key = server.create_key(account_id=account_id, livemode=livemode)
+    transport = (
+        InProcessTransport(server.app, server.loop, verify=SSL_CONTEXT)
+        if IN_PROCESS and server.loop
+        else None
+    )
+    with httpx.Client(
+        base_url=server.base_url, timeout=30, transport=transport, verify=SSL_CONTEXT
+    ) as client:
         yield Api(server=server, account_id=account_id, key=key, http=client)
 
 

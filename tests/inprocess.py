@@ -16,10 +16,10 @@ import httpx
 
 
 class InProcessTransport(httpx.BaseTransport):
-    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, verify: Any = True) -> None:
         self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         self._loop = loop
-        self._http = httpx.HTTPTransport()
+        self._http = httpx.HTTPTransport(verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.AsyncByteStream):
