@@ -354,45 +354,47 @@ def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high
 
 
 def _per_second(env: Mapping[str, str], name: str, default: int) -> int:
+    return _count(
+        env, name, default, 0, 1_000_000, unit="requests", rule="between 0 (no limit) and 1000000"
+    )
+
+
+def _count(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    *,
+    unit: str | None = None,
+    rule: str | None = None,
+) -> int:
+    """A whole number from `low` to `high`; `unit` and `rule` word the errors ("a whole number
+    of <unit>", "must be <rule>")."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number of requests, got {raw!r}") from None
-    if not 0 <= value <= 1_000_000:
-        raise SettingsError(f"{name} must be between 0 (no limit) and 1000000, got {raw!r}")
-    return value
-
-
-def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        number = f"a whole number of {unit}" if unit else "a whole number"
+        raise SettingsError(f"{name} must be {number}, got {raw!r}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {raw!r}")
+        raise SettingsError(f"{name} must be {rule or f'between {low} and {high}'}, got {raw!r}")
     return value
 
 
 def _retention(env: Mapping[str, str], name: str, default: int, unit: str, high: int) -> int:
     """A retention window in whole `unit`s, 1 to `high`, or 0 for "never purge"."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number of {unit}, got {raw!r}") from None
-    if not 0 <= value <= high:
-        raise SettingsError(
-            f"{name} must be 0 (never purge) or between 1 and {high} {unit}, got {raw!r}"
-        )
-    return value
+    return _count(
+        env,
+        name,
+        default,
+        0,
+        high,
+        unit=unit,
+        rule=f"0 (never purge) or between 1 and {high} {unit}",
+    )
 
 
 def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:

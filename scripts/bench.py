@@ -263,7 +263,7 @@ def started(name: str, argv: list[str], env: dict[str, str], port: int, log: Pat
             popen.wait()
 
 
-def gateway(url: str, directory: Path) -> AbstractContextManager[Process]:
+def gateway(url: str, directory: Path, workers: int = 1) -> AbstractContextManager[Process]:
     port = free_port()
     env = {
         **os.environ,
@@ -276,8 +276,10 @@ def gateway(url: str, directory: Path) -> AbstractContextManager[Process]:
         "EVENT_RETENTION_DAYS": "0",
     }
     env.pop("PUBLIC_BASE_URL", None)
-    argv = [sys.executable, "-m", "app", "serve", "--port", str(port)]
-    return started("gateway", argv, env, port, directory / f"gateway-{port}.log", "/healthz", {})
+    argv = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
+    name = "gateway" if workers == 1 else f"gateway ({workers} workers)"
+    log = directory / f"gateway-{workers}-{port}.log"
+    return started(name, argv, env, port, log, "/healthz", {})
 
 
 def twin(url: str, key: str, directory: Path) -> AbstractContextManager[Process]:

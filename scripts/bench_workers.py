@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench import (
@@ -25,30 +25,13 @@ from bench import (
     PAGE_OF_100,
     WARM_UP_SECONDS,
     Failure,
-    Process,
-    free_port,
+    gateway,
     lua_post,
     post,
     prepare,
     scratch_database,
-    started,
     wrk,
 )
-
-
-def gateway(url: str, directory: Path, workers: int) -> AbstractContextManager[Process]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_TEST_PER_SECOND": "0",
-        "RATE_LIMIT_LIVE_PER_SECOND": "0",
-    }
-    env.pop("PUBLIC_BASE_URL", None)
-    argv = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
-    log = directory / f"gateway-{workers}-{port}.log"
-    return started(f"gateway ({workers} workers)", argv, env, port, log, "/healthz", {})
 
 
 def halfway_cursor(base_url: str, key: str, rows: int) -> str:
