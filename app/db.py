@@ -21,6 +21,7 @@ read is one statement on an asyncpg pool in autocommit: no transaction stays ope
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -99,6 +100,30 @@ def database_fault(error: BaseException | None) -> str | None:
         orig = getattr(error, "orig", None)
         error = orig if isinstance(orig, BaseException) else error.__cause__ or error.__context__
     return None
+
+
+class OutageLog:
+    """What a background loop logs of its failures: a database outage once when it starts (a
+    WARNING naming its code) and once when it ends, not at every retry; any other error each time,
+    with its traceback. `failed`, `paused` (with a `%s` for the code) and `resumed` are the
+    loop's own messages."""
+
+    def __init__(self, logger: logging.Logger, *, failed: str, paused: str, resumed: str) -> None:
+        self.logger = logger
+        self.messages = failed, paused, resumed
+        self.failing = False
+
+    def succeeded(self) -> None:
+        if self.failing:
+            self.logger.warning(self.messages[2])
+        self.failing = False
+
+    def failed(self, error: BaseException) -> None:
+        if (code := database_fault(error)) is None:
+            self.logger.exception(self.messages[0])
+        elif not self.failing:
+            self.logger.warning(self.messages[1], code)
+        self.failing = code is not None
 
 
 _ASYNCPG_UNAVAILABLE = {

@@ -22,7 +22,7 @@ import orjson
 from app.domain import webhooks as webhook_rules
 from app.domain.retention import Retention
 from app.rest.objects import event_object
-from app.services import Database, database_fault, jobs, webhooks
+from app.services import Database, OutageLog, jobs, webhooks
 from app.services import retention as purges
 from app.services.webhooks import Answer, Attempt
 from app.settings import LIVE_RETRY_SECONDS, TEST_RETRY_SECONDS
@@ -105,21 +105,19 @@ class Worker:
         """Run `step` until it returns False, then wait `every` seconds (the poll interval by
         default) or until `stop`; again and again until `stop` is set."""
         interval = self.poll_seconds if every is None else every
-        failing = False
+        outage = OutageLog(
+            logger,
+            failed=f"{name} failed; retrying after the poll interval",
+            paused=f"{name} paused: %s; retrying every poll interval",
+            resumed=f"{name} resumed",
+        )
         while not stop.is_set():
             try:
                 while not stop.is_set() and await step():
                     pass
-                if failing:
-                    logger.warning("%s resumed", name)
-                failing = False
+                outage.succeeded()
             except Exception as error:
-                # A database outage is logged once, not at every poll, until it ends.
-                if (code := database_fault(error)) is None:
-                    logger.exception("%s failed; retrying after the poll interval", name)
-                elif not failing:
-                    logger.warning("%s paused: %s; retrying every poll interval", name, code)
-                failing = code is not None
+                outage.failed(error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 

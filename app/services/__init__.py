@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import Reader, database_fault
+from app.db import OutageLog, Reader, database_fault
 from app.store.keyset import Page
 
 
@@ -35,4 +35,4 @@ class Database:
 
 
 # What a list use case returns: a page of rows and what lies beyond it.
-__all__ = ["Database", "Page", "database_fault"]
+__all__ = ["Database", "OutageLog", "Page", "database_fault"]

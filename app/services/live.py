@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.db import database_fault
+from app.db import OutageLog
 from app.domain.access import Scope
 from app.domain.retention import Retention, resumable
 from app.models import utcnow
@@ -122,19 +122,18 @@ class LiveFeed:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set. A failed poll is logged and retried at the next tick: the
         marks did not move, so nothing is lost."""
-        failing = False  # a database outage is logged once, and its end once
+        outage = OutageLog(
+            logger,
+            failed="live updates: poll failed; retrying",
+            paused="live updates: poll paused: %s; retrying every tick",
+            resumed="live updates: polling again",
+        )
         while not stop.is_set():
             try:
                 await self.poll()
-                if failing:
-                    logger.warning("live updates: polling again")
-                failing = False
+                outage.succeeded()
             except Exception as error:
-                if (code := database_fault(error)) is None:
-                    logger.exception("live updates: poll failed; retrying")
-                elif not failing:
-                    logger.warning("live updates: poll paused: %s; retrying every tick", code)
-                failing = code is not None
+                outage.failed(error)
             self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
