@@ -320,6 +320,12 @@ class Reader:
         # `statement_span(sql)` around each statement while tracing (set by `app.tracing`).
         self.statement_span: Callable[[str], AbstractContextManager[object]] | None = None
 
+    def connections_in_use(self) -> int:
+        """Connections of the asyncpg pool running a read now (0 on SQLite, whose reads run
+        on the event loop and never wait for a connection)."""
+        pool = self._pool
+        return 0 if pool is None else pool.get_size() - pool.get_idle_size()
+
     async def all(self, query: Query, values: Mapping[str, Any]) -> list[Any]:
         """Every row of `query` with these parameter values, as records."""
         return (await self.many([(query, values)]))[0]

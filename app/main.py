@@ -96,6 +96,7 @@ def create_app(
     live_verifier = load_verifier(settings.verifier)
     metrics = Metrics.create(settings.metrics_directory)
     metrics.watch_pool(engine)
+    metrics.watch_reader(reader)
     rate_limiter = RateLimiter.from_settings(settings, metrics=metrics)
     playground = Playground()
     graphql = GraphQLEndpoint(

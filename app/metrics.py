@@ -43,6 +43,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -172,6 +173,15 @@ class Metrics:
             multiprocess_mode="liveall",
             registry=registry,
         )
+        self.reader_connections = Gauge(
+            "gateway_db_reader_connections_in_use",
+            "Connections of the lean reader's pool (Postgres) running a read, per process, "
+            "sampled once a second.",
+            multiprocess_mode="liveall",
+            registry=registry,
+        )
+        # Weakly: one process's metrics outlive the apps that come and go in it (tests).
+        self._readers: weakref.WeakSet[Any] = weakref.WeakSet()
         # Every child of a fixed label set exists from the start, so each series starts at 0.
         self._operations = {
             (kind, outcome): operations.labels(kind, outcome)
@@ -246,6 +256,8 @@ class Metrics:
                     bucket.inc(observed)
         for key, count in operations.items():
             self._operations[key].inc(count)
+        if self._readers:
+            self.reader_connections.set(sum(r.connections_in_use() for r in self._readers))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush every FLUSH_SECONDS until `stop`, and once more then."""
@@ -259,6 +271,12 @@ class Metrics:
 
     def replayed(self) -> None:
         self.replays.inc()
+
+    def watch_reader(self, reader: Any) -> None:
+        """Sample `reader.connections_in_use()` into `gateway_db_reader_connections_in_use` at
+        every flush (app.db.Reader: its pool has no checkout events, and a read is the hot
+        path)."""
+        self._readers.add(reader)
 
     def watch_pool(self, engine: AsyncEngine) -> None:
         """Keep `gateway_db_connections_in_use` at the number of connections checked out of the

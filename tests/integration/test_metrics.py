@@ -364,6 +364,7 @@ def test_database_gauges_show_what_is_due(
     attempts = "gateway_webhook_attempts_due"
     assert value(after, attempts) >= value(before, attempts) + 1
     assert value(after, "gateway_db_connections_in_use") >= 0
+    assert ("gateway_db_reader_connections_in_use", frozenset()) in after
 
 
 # --- two `python -m app serve` processes --------------------------------------------------------

@@ -131,3 +131,20 @@ def _samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
         for sample in family.samples
         if not sample.name.endswith("_created")
     )
+
+
+def test_the_readers_connections_are_sampled_at_each_flush() -> None:
+    class Reader:
+        in_use = 3
+
+        def connections_in_use(self) -> int:
+            return self.in_use
+
+    metrics = Metrics(CollectorRegistry(auto_describe=True))
+    reader = Reader()
+    metrics.watch_reader(reader)
+    metrics.flush()
+    assert _samples(metrics)[("gateway_db_reader_connections_in_use", ())] == 3
+    reader.in_use = 0
+    metrics.flush()
+    assert _samples(metrics)[("gateway_db_reader_connections_in_use", ())] == 0
