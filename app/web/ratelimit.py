@@ -5,8 +5,8 @@ Each credential may make `RATE_LIMIT_LIVE_PER_SECOND` (100) requests a second in
 digest, a client secret by its session. A request without a valid credential (none, or one
 refused with 401) counts against its client address instead, `RATE_LIMIT_ANONYMOUS_PER_SECOND`
 (20) a second, one budget for every surface it reaches: /graphql, the REST surface's 401s, the
-hosted pages and WebSocket handshakes (the key only arrives in `connection_init`, so every
-handshake counts). The address is the peer's unless TRUSTED_PROXIES says otherwise
+hosted pages and a WebSocket's `connection_init` without a valid key (not the handshake, which
+cannot carry one). The address is the peer's unless TRUSTED_PROXIES says otherwise
 (`app.web.client_address`). Static files, the playground page and the health probes are not
 counted: they cost nothing to serve, and a browser loading the playground fetches several at
 once. The window is the wall clock's current second; the request over the limit is answered with

@@ -1,16 +1,15 @@
 """`/graphql` over WebSocket: the `graphql-transport-ws` protocol (enisdenjo/graphql-ws's
 PROTOCOL.md), for subscriptions and for queries and mutations too.
 
-    connect      every handshake counts against its address's RATE_LIMIT_ANONYMOUS_PER_SECOND
-                 (the key only comes with `connection_init`): over it, HTTP 429 with
-                 `Retry-After: 1` and a top-level RATE_LIMITED error (a server without the
-                 denial-response extension answers 403);
-                 the Origin must be the gateway's own or one of CORS_ORIGINS (else HTTP 403);
+    connect      the Origin must be the gateway's own or one of CORS_ORIGINS (else HTTP 403);
                  the client must offer the `graphql-transport-ws` subprotocol (else 4406)
     init         `connection_init` within WEBSOCKET_INIT_TIMEOUT_SECONDS (else 4408), its payload
                  an object whose `Authorization` (or `authorization`) is `Bearer <key or client
                  secret>`: missing, malformed, forged, spent or expired closes with 4403 before
-                 any operation; a second init 4429; a subscribe before the ack 4401
+                 any operation, and counts against the address's RATE_LIMIT_ANONYMOUS_PER_SECOND
+                 (over it, 4429 instead: no unlimited guessing of keys; a handshake itself is not
+                 counted, as it cannot carry the key and a keyed client's sockets must not be
+                 limited by its address); a second init 4429; a subscribe before the ack 4401
     operations   `subscribe` runs a query or mutation as a POST to /graphql would (same document
                  resolution, limits, rate limit, compiled plans and errors) and answers `next` then
                  `complete`, or `error` when nothing executed; a subscription streams `next`s.
@@ -40,7 +39,6 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import PreExecutionError
 
@@ -113,12 +111,6 @@ class SubscriptionEndpoint:
             await asyncio.wait_for(asyncio.gather(*done), _CLOSE_TIMEOUT_SECONDS)
 
     async def handle(self, websocket: WebSocket) -> None:
-        limited = await self.graphql.rate_limiter.refuse(
-            None, "application/json", websocket.scope, surface="websocket"
-        )
-        if limited is not None:
-            await self._deny(websocket, limited)
-            return
         if not self._origin_allowed(websocket):
             await websocket.close(code=1008)  # before accepting: the handshake gets HTTP 403
             return
@@ -134,13 +126,6 @@ class SubscriptionEndpoint:
         finally:
             self.open.discard(connection)
             connection.done.set()
-
-    async def _deny(self, websocket: WebSocket, response: Response) -> None:
-        """Answers the handshake with `response` instead of upgrading it, where the server can."""
-        try:
-            await websocket.send_denial_response(response)
-        except RuntimeError:  # no denial-response extension: the handshake gets a plain 403
-            await websocket.close(code=1008)
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
         """No Origin (not a browser), the gateway's own origin, or one of CORS_ORIGINS."""
@@ -264,10 +249,18 @@ class _Connection:
         payload = payload or {}
         header = payload.get("Authorization", payload.get("authorization"))
         scheme, _, key = header.partition(" ") if isinstance(header, str) else ("", "", "")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise _Close(4403, "Forbidden: send Authorization: Bearer <key> in connection_init")
-        principal = await accounts.authenticate(self.endpoint.graphql.database, key=key.strip())
+        principal = None
+        if scheme.lower() == "bearer" and key.strip():
+            principal = await accounts.authenticate(self.endpoint.graphql.database, key=key.strip())
         if principal is None:
+            # Without a valid credential: counted against the address, like any such request.
+            limiter = self.endpoint.graphql.rate_limiter
+            if await limiter.over_anonymous_limit(self.websocket.scope, surface="websocket"):
+                raise _Close(4429, "Too many requests without a valid key from this address")
+            if scheme.lower() != "bearer" or not key.strip():
+                raise _Close(
+                    4403, "Forbidden: send Authorization: Bearer <key> in connection_init"
+                )
             # The key itself is never echoed or logged.
             raise _Close(4403, "Forbidden: invalid API key or client secret")
         counted = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -25,8 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from app.domain import ids
@@ -34,6 +31,7 @@ from app.settings import IPNetwork, Settings
 from tests.conftest import Server, client_of, running_server
 from tests.helpers import CREATE_CREDENTIALS, token_of
 from tests.integration.test_durable_jobs import Gateway, gateway_env
+from tests.ws_client import Closed, connected, session
 
 LIMIT = 5
 BURST = 40
@@ -228,33 +226,34 @@ def test_the_hosted_page_is_limited_per_address(server: Server) -> None:
     assert session["url"].rsplit("/", 1)[1] not in refused.text
 
 
-def test_websocket_handshakes_count_against_the_address(server: Server) -> None:
+def test_websocket_inits_without_a_valid_key_count_against_the_address(server: Server) -> None:
+    """A handshake is not counted (it cannot carry the key); a `connection_init` without a valid
+    credential is, and past the limit it closes with 4429 instead of 4403. A keyed client from
+    the same address connects all the same."""
     # given
-    with anonymous_limited(server) as second:
-        url = second.base_url.replace("http://", "ws://") + "/graphql"
+    with anonymous_limited(server) as second, client_of(second) as api:
 
-        async def handshakes() -> list[Any]:
-            answers: list[Any] = []
-            for _ in range(BURST):
-                try:
-                    async with connect(url, subprotocols=[PROTOCOL]):
-                        answers.append(101)
-                except InvalidStatus as error:
-                    answers.append(error.response)
-            return answers
+        async def inits() -> list[int | None]:
+            codes: list[int | None] = []
+            for turn in range(BURST):
+                async with connected(second.base_url) as client:
+                    payload = {"Authorization": "Bearer sk_test_guess"} if turn % 2 else None
+                    with pytest.raises(Closed) as closed:
+                        await client.init(payload)
+                    codes.append(closed.value.code)
+            async with session(second.base_url, api.key):
+                codes.append(None)  # the keyed client was acknowledged
+            return codes
 
         # when
         started = time.time()
-        answers = asyncio.run(handshakes())
+        codes = asyncio.run(inits())
         windows = int(time.time()) - int(started) + 1
     # then
-    upgraded = answers.count(101)
-    assert LIMIT <= upgraded <= LIMIT * windows
-    refused = [answer for answer in answers if answer != 101]
-    assert len(refused) == BURST - upgraded
-    assert {answer.status_code for answer in refused} == {429}
-    assert refused[0].headers["Retry-After"] == "1"
-    assert json.loads(refused[0].body)["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
+    assert codes[-1] is None
+    refused = codes[:-1].count(4429)
+    assert set(codes[:-1]) == {4403, 4429}
+    assert LIMIT <= BURST - refused <= LIMIT * windows
 
 
 def test_zero_turns_the_anonymous_limit_off(server: Server) -> None:
