@@ -271,9 +271,11 @@ def gateway(url: str, directory: Path, workers: int = 1) -> AbstractContextManag
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_TEST_PER_SECOND": "0",
         "RATE_LIMIT_LIVE_PER_SECOND": "0",
-        # The seed spreads events over a year: a retention purge of most of them in the first
-        # minute would write while the benchmark reads.
+        # The seed writes a year of history at once: retention would purge most of its events
+        # and hosted links in the first minutes, writing while the benchmark reads.
         "EVENT_RETENTION_DAYS": "0",
+        "HOSTED_LINK_RETENTION_DAYS": "0",
+        "IDEMPOTENCY_RETENTION_HOURS": "0",
     }
     env.pop("PUBLIC_BASE_URL", None)
     argv = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
