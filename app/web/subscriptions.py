@@ -258,9 +258,7 @@ class _Connection:
             if await limiter.over_anonymous_limit(self.websocket.scope, surface="websocket"):
                 raise _Close(4429, "Too many requests without a valid key from this address")
             if scheme.lower() != "bearer" or not key.strip():
-                raise _Close(
-                    4403, "Forbidden: send Authorization: Bearer <key> in connection_init"
-                )
+                raise _Close(4403, "Forbidden: send Authorization: Bearer <key> in connection_init")
             # The key itself is never echoed or logged.
             raise _Close(4403, "Forbidden: invalid API key or client secret")
         counted = (
