@@ -40,17 +40,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from graphql import OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -225,11 +225,10 @@ class Metrics:
         # The first bucket whose upper bound is at least `seconds`, as Histogram.observe finds it.
         tally[2][bisect_left(DURATION_BUCKETS, seconds)] += 1
 
-    def observe_graphql(
-        self, query: str, operation_name: str | None, errors: Iterable[Any] | None
-    ) -> None:
-        """Count one GraphQL operation that was answered: `errors` are the result's errors
-        (GraphQLErrors); one with a query-limit code makes it `refused`."""
+    def observe_graphql(self, operation_type: str, errors: Iterable[Any] | None) -> None:
+        """Count one GraphQL operation that was answered: `operation_type` is query, mutation
+        or subscription (`operation_type_of`), `errors` the result's errors (GraphQLErrors); one
+        with a query-limit code makes it `refused`."""
         outcome = "ok"
         if errors:
             outcome = "errors"
@@ -239,7 +238,7 @@ class Metrics:
                     outcome = "refused"
                     self._refusals[code].inc()
                     break
-        key = (operation_type(query, operation_name), outcome)
+        key = (operation_type, outcome)
         self._operation_counts[key] = self._operation_counts.get(key, 0) + 1
 
     def flush(self) -> None:
@@ -338,33 +337,8 @@ class _BacklogCollector:
         )
 
 
-# The first operation keyword of a document, past whitespace, commas and comments: most
-# documents hold one operation, named or not, so this settles their type in one short match.
-_FIRST_OPERATION = re.compile(
-    r"(?:[\s,\ufeff]|#[^\n\r]*)*(?:(\{)|(query|mutation|subscription)\b\s*([_A-Za-z]\w*)?)"
-)
-
-# Past fragments (or anything odd), the first operation keyword that starts a definition.
-_ANY_OPERATION = re.compile(r"(?:^|[\s,}])(query|mutation|subscription)\b\s*[_A-Za-z({]")
-
-
-def operation_type(query: str, operation_name: str | None) -> str:
-    """query, mutation or subscription: the type of the operation a request runs, read from the
-    text without parsing it (a guess for odd documents, never anything but these three)."""
-    first = _FIRST_OPERATION.match(query)
-    if first is not None:
-        if first.group(1):
-            return "query"
-        if operation_name is None or first.group(3) == operation_name:
-            return first.group(2)
-    found = (
-        _ANY_OPERATION.search(query)
-        if operation_name is None
-        else _named_operation(operation_name).search(query)
-    )
-    return "query" if found is None else found.group(1)
-
-
-@lru_cache(maxsize=256)
-def _named_operation(name: str) -> re.Pattern[str]:
-    return re.compile(rf"\b(query|mutation|subscription)\s+{re.escape(name)}\b")
+def operation_type_of(operation: OperationDefinitionNode | None) -> str:
+    """The `type` label of a request's operation (the limiter's `operation`): a document that
+    does not parse, or lacks the operation named, counts as a query, as the request is answered
+    by the query path's errors."""
+    return "query" if operation is None else operation.operation.value

@@ -154,6 +154,19 @@ class QueryLimiter:
             return self._parse_uncached(query)
         return self._parse(query)
 
+    def operation(
+        self, query: object, operation_name: str | None
+    ) -> OperationDefinitionNode | None:
+        """The operation a request runs (as graphql-core's `get_operation_ast` picks it from
+        the cached document); None when `query` is not a document that parses or holds no such
+        operation (execution then says why)."""
+        if not isinstance(query, str):
+            return None
+        try:
+            return get_operation_ast(self.parse(query), operation_name)
+        except GraphQLError:
+            return None
+
     def check(
         self,
         *,

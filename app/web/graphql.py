@@ -39,7 +39,7 @@ from app import tracing
 from app.db import Reader, database_fault
 from app.domain.access import Principal
 from app.logs import request_id
-from app.metrics import Metrics
+from app.metrics import Metrics, operation_type_of
 from app.origin import ApiRequest, api_request
 from app.schema import GatewaySchema
 from app.schema.context import Context
@@ -174,7 +174,8 @@ class GraphQLEndpoint:
                         # Nothing was committed: answer 503, and let a keyed retry run again.
                         raise DatabaseFault(code)
                 if self.metrics is not None:
-                    self.metrics.observe_graphql(query, operation_name, result.errors)
+                    operation = self.schema.limiter.operation(query, operation_name)
+                    self.metrics.observe_graphql(operation_type_of(operation), result.errors)
                 return self._response(result, media_type)
 
             # A keyed mutation may be answered from, or refused by, its Idempotency-Key.

@@ -37,7 +37,7 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import PreExecutionError
@@ -45,6 +45,7 @@ from strawberry.types.execution import PreExecutionError
 from app.domain.access import Principal
 from app.domain.ids import random_base62
 from app.logs import request_id
+from app.metrics import operation_type_of
 from app.origin import ApiRequest, api_request
 from app.schema.context import Context
 from app.services import accounts
@@ -419,17 +420,15 @@ class _Connection:
         await self._send(_message(operation_id, "complete"))
 
     def _observe(self, query: str, operation_name: str | None, errors: Any) -> None:
-        metrics = self.endpoint.graphql.metrics
-        if metrics is not None:
-            metrics.observe_graphql(query, operation_name, errors)
+        graphql = self.endpoint.graphql
+        if graphql.metrics is not None:
+            operation = graphql.schema.limiter.operation(query, operation_name)
+            graphql.metrics.observe_graphql(operation_type_of(operation), errors)
 
 
 def _is_subscription(graphql: GraphQLEndpoint, query: str, operation_name: str | None) -> bool:
-    try:
-        document = graphql.schema.limiter.parse(query)
-    except GraphQLError:
-        return False  # the query path reports the error as HTTP would
-    operation = get_operation_ast(document, operation_name)
+    # A document that does not parse goes the query path, which reports it as HTTP would.
+    operation = graphql.schema.limiter.operation(query, operation_name)
     return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 

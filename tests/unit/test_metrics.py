@@ -1,5 +1,5 @@
-"""The pure parts of `app.metrics` and its settings: the operation type read from a document's
-text, the limit codes it knows, label values from fixed sets only, and METRICS_TOKEN and
+"""The pure parts of `app.metrics` and its settings: the operation type of the document's
+operation, the limit codes it knows, label values from fixed sets only, and METRICS_TOKEN and
 PROMETHEUS_MULTIPROC_DIR refused with the variable's name and the rule."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 import app.schema.limits
-from app.metrics import LIMIT_CODES, Metrics, operation_type
+from app.metrics import LIMIT_CODES, Metrics, operation_type_of
+from app.schema import build_schema
 from app.settings import Settings, SettingsError
 
 TOKEN = "a-metrics-token-of-32-characters"
@@ -34,10 +35,11 @@ TOKEN = "a-metrics-token-of-32-characters"
         ("", None, "query"),
     ],
 )
-def test_operation_type_is_read_from_the_text(
+def test_the_operation_type_is_the_parsed_operations(
     query: str, operation_name: str | None, expected: str
 ) -> None:
-    assert operation_type(query, operation_name) == expected
+    limiter = build_schema(Settings(database_url="sqlite+aiosqlite:///unused")).limiter
+    assert operation_type_of(limiter.operation(query, operation_name)) == expected
 
 
 def test_the_limit_codes_are_those_of_the_query_limits() -> None:
@@ -113,7 +115,7 @@ def test_tallied_requests_flush_to_what_observing_each_would_give() -> None:
         tallied.observe_request(_Route(), "POST", status, seconds)
         direct.requests.labels("/graphql", "POST", str(status)).inc()
         direct.durations.labels("/graphql", "POST").observe(seconds)
-        tallied.observe_graphql("query { a }", None, None)
+        tallied.observe_graphql("query", None)
         direct._operations[("query", "ok")].inc()
     before = _samples(tallied)
     tallied.flush()
