@@ -9,7 +9,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.db import create_engine, write_session
 from app.domain import ids
-from app.metrics import FLUSH_SECONDS
 from app.migrations import upgrade
 from app.settings import Settings
 from app.store import jobs
@@ -411,15 +409,22 @@ def test_two_processes_sharing_a_directory_report_the_sum(
         created = first.gql(key, MUTATION)["createVerificationSession"]["verificationSession"]
         second.gql(key, "query { __typename }")
         enqueue_due_job(url, created["id"])
-        # each process adds its tallies to the shared files once a second (FLUSH_SECONDS)
-        time.sleep(FLUSH_SECONDS + 0.5)
+        # each process adds its tallies to the shared files once a second (FLUSH_SECONDS), so
+        # wait until a scrape shows both processes' last flush
+        operations = "gateway_graphql_operations_total"
+
+        def summed(found: Samples) -> bool:
+            return (
+                requests_total(found, "/readyz", "GET", 200) == 8
+                and value(found, operations, type="query", outcome="ok") == 1
+                and value(found, operations, type="mutation", outcome="ok") == 1
+            )
+
+        wait_for(lambda: scrape_process(second), summed, what="both processes' tallies")
         # then either one's /metrics shows the sum of both, and the database's own figures
         for gateway in (first, second):
             found = scrape_process(gateway)
-            assert requests_total(found, "/readyz", "GET", 200) == 8
-            operations = "gateway_graphql_operations_total"
-            assert value(found, operations, type="query", outcome="ok") == 1
-            assert value(found, operations, type="mutation", outcome="ok") == 1
+            assert summed(found)
             assert value(found, "gateway_jobs_due") == 1
         assert pids(found) == {str(first.process.pid), str(second.process.pid)}  # type: ignore[union-attr]
         # and when one stops, its counts stay in the sums while its live gauge leaves them

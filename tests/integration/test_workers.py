@@ -265,11 +265,16 @@ def test_metrics_add_up_over_the_workers(
         }
     assert answered == {200}
 
-    # then: after a flush, every scrape (by any worker) counts all 200, and shows both workers
+    # then: once both workers have flushed (each does once a second, so one flush may fall
+    # between its /readyz and its /graphql requests), every scrape by any worker counts all
+    # 250 requests and shows both workers
     def complete() -> dict | None:  # type: ignore[type-arg]
         found = samples(httpx.get(f"{gateway.base_url}/metrics", timeout=30).text)
-        ready = requests_total(found, "/readyz", "GET", 200) == 200
-        return found if ready and pids(found) == {str(pid) for pid in workers} else None
+        counted = (
+            requests_total(found, "/readyz", "GET", 200) == 200
+            and requests_total(found, "/graphql", "POST", 200) == 50
+        )
+        return found if counted and pids(found) == {str(pid) for pid in workers} else None
 
     wait_for("metrics from both workers", complete, timeout=10 * FLUSH_SECONDS + 20)
     for _ in range(10):
