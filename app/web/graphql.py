@@ -460,7 +460,7 @@ async def _read_request(request: Request, max_body_bytes: int) -> _Fields:
     except RecursionError:
         raise _too_deep("The request body") from None
     # JSON cannot nest deeper than it has brackets: most bodies need no walk.
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nests_deeper_than(
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and nests_deeper_than(
         data, MAX_JSON_DEPTH
     ):
         raise _too_deep("The request body")
@@ -524,12 +524,12 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
         raise _lone_surrogate(f"`{name}`")
     if value is not None and not isinstance(value, dict):
         raise RequestError(400, f"`{name}` must be a JSON object.")
-    if _nests_deeper_than(value, MAX_JSON_DEPTH):
+    if nests_deeper_than(value, MAX_JSON_DEPTH):
         raise _too_deep(f"`{name}`")
     return value
 
 
-def _nests_deeper_than(value: object, limit: int) -> bool:
+def nests_deeper_than(value: object, limit: int) -> bool:
     """True when arrays and objects in `value` nest more than `limit` levels (iteratively, so
     any depth can be measured)."""
     stack = [(value, 1)]

@@ -52,7 +52,7 @@ from app.services import accounts
 from app.services.live import Listener, LiveFeed
 from app.settings import Settings
 from app.web.documents import DocumentError
-from app.web.graphql import GraphQLEndpoint, RequestError
+from app.web.graphql import MAX_JSON_DEPTH, GraphQLEndpoint, RequestError, nests_deeper_than
 
 logger = logging.getLogger("app.subscriptions")
 
@@ -219,6 +219,13 @@ class _Connection:
             raise _Close(4400, "Invalid message received") from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
             raise _Close(4400, "Invalid message received")
+        # The limit of HTTP bodies (orjson alone stops at 1,024 levels); JSON cannot nest deeper
+        # than it has brackets, so most messages need no walk.
+        opening = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
+        if raw.count(opening[0]) + raw.count(opening[1]) > MAX_JSON_DEPTH and nests_deeper_than(
+            parsed, MAX_JSON_DEPTH
+        ):
+            raise _Close(4400, f"The message nests JSON more than {MAX_JSON_DEPTH} levels deep")
         return parsed
 
     async def _read(self) -> None:

@@ -405,3 +405,20 @@ def test_a_client_gone_under_running_operations_logs_no_error(
     # then
     assert [record.getMessage() for record in caplog.records] == []
     assert api.post(TYPENAME).json() == {"data": {"__typename": "Query"}}
+
+
+def test_a_message_nesting_json_deeper_than_the_limit_closes_with_4400(api: Api) -> None:
+    # given: a subscribe whose variables nest 500 levels (HTTP refuses more than 64 with a 400)
+    nested: object = "leaf"
+    for _ in range(500):
+        nested = [nested]
+    subscribe = json.dumps(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": "query($v: JSON) { __typename }", "variables": {"v": nested}},
+        }
+    )
+    # then: the socket closes naming the rule, as for any message the protocol cannot take
+    code, reason = run(close_of(api, subscribe))
+    assert (code, reason) == (4400, "The message nests JSON more than 64 levels deep")
