@@ -11,7 +11,10 @@ the driver alone (no GraphQL, no ORM, no middleware). And it measures:
                       sessions after the row half-way down the list: the gateway's
                       `verificationSessions(first: 50, after:)` over POST /graphql, and the
                       twin's GET /sessions?first=50&after=. Both are checked first to return the
-                      same 50 ids (and the gateway no `errors`).
+                      same 50 ids (and the gateway no `errors`). On SQLite also the twin's
+                      GET /floor: the gateway's own response to that query (the same bytes,
+                      checked), written by hand in plain Python for that query alone; it shows
+                      how much of the gap to the twin the GraphQL response itself costs.
     get p50 ms        `wrk -t1 -c1 --latency`: one session by id, `verificationSession(id:)`
                       against GET /sessions/<id>; the median latency.
                       Both figures run --rounds times (default 3), gateway and twin in turn,
@@ -415,15 +418,29 @@ def bench_list(
     seconds = run.args.seconds
     wrk(f"{gw.base_url}/graphql", connections=8, seconds=WARM_UP_SECONDS, script=script)
     wrk(twin_url, connections=8, seconds=WARM_UP_SECONDS, headers=auth)
-    g = t = 0.0
+    # SQLite: the twin's hand-written answer to the gateway's own query (the floor), which must
+    # be the gateway's bytes.
+    floor_url = f"{tw.base_url}/floor?first=50&after={cursor}" if backend == "sqlite" else None
+    if floor_url is not None:
+        answered = httpx.post(f"{gw.base_url}/graphql", json=body, headers=auth, timeout=60)
+        if httpx.get(floor_url, headers=auth, timeout=60).content != answered.content:
+            raise Failure("the floor does not answer the gateway's bytes")
+        wrk(floor_url, connections=8, seconds=WARM_UP_SECONDS, headers=auth)
+    g = t = f = 0.0
     for _ in range(run.args.rounds):
         gateway = wrk(f"{gw.base_url}/graphql", connections=8, seconds=seconds, script=script)
         twin = wrk(twin_url, connections=8, seconds=seconds, headers=auth)
         g, t = max(g, gateway.requests_per_second), max(t, twin.requests_per_second)
+        if floor_url is not None:
+            floor = wrk(floor_url, connections=8, seconds=seconds, headers=auth)
+            f = max(f, floor.requests_per_second)
     gw.check_alive()
     tw.check_alive()
     run.add(Figure(backend, "list-50 req/s (8 connections)", f"{g:,.0f}", f"{t:,.0f}",
                    f"{g / t:.3f} gateway/twin"))  # fmt: skip
+    if floor_url is not None:
+        run.add(Figure(backend, "list-50 req/s, the same response by hand", f"{f:,.0f}",
+                       f"{t:,.0f}", f"{f / t:.3f} floor/twin, gateway/floor {g / f:.3f}"))  # fmt: skip
     return session_id, cursor
 
 

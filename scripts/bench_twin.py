@@ -3,6 +3,7 @@ Python serves it. Not part of the gateway; `scripts/bench.py` starts it beside a
 
     GET /sessions?first=50&after=<cursor>   a page, newest first, keyset seek on (created, id)
     GET /sessions/<id>                      one session by primary key
+    GET /floor?first=50&after=<cursor>      SQLite: the gateway's list-50 answer, written by hand
 
 Each request checks `Authorization: Bearer <key>` by looking the key's SHA-256 up in `api_keys`,
 as the gateway does, then reads with the driver directly (stdlib `sqlite3` on the event loop, or
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import gc
 import hashlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -81,6 +83,61 @@ def session(row: Any, metadata: Any) -> dict[str, Any]:
     }
 
 
+# The floor: the bytes the gateway answers to the benchmark's list-50 query (`edges { cursor node
+# { id object status type created livemode clientReferenceId metadata } } pageInfo { hasNextPage
+# endCursor }`), written by hand for that one query over SQLite: the columns the gateway reads
+# (with those its credentials check on read needs), a cursor per edge in the gateway's format,
+# and nothing general. It is what plain Python needs to answer the GraphQL response itself, so
+# `make bench` can say how much of the gap to the twin is the response and how much the gateway.
+FLOOR_PAGE = """
+    SELECT id, livemode, created, status, type, client_reference_id, metadata, redaction_status,
+        client_secret_expires_at, url_expires_at
+    FROM verification_sessions
+    WHERE account_id = ? AND livemode = ? AND (created, id) < (?, ?)
+    ORDER BY created DESC, id DESC LIMIT ?
+"""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def floor_page(db: sqlite3.Connection, scope: tuple[str, int], size: int, after: str) -> bytes:
+    _, micros, after_id = (
+        base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode().split(":")
+    )
+    after_created = (EPOCH + timedelta(microseconds=int(micros))).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = db.execute(FLOOR_PAGE, (*scope, after_created, after_id, size + 1)).fetchall()
+    now = datetime.now(UTC)
+    edges = []
+    for row in rows[:size]:
+        created = datetime.fromisoformat(row[2] + "+00:00")
+        if row[3] == "requires_input" and row[7] is None:
+            for expires in (row[8], row[9]):
+                if expires is None or datetime.fromisoformat(expires + "+00:00") <= now:
+                    raise ValueError(
+                        f"{row[0]} needs new credentials, which the floor does not issue"
+                    )
+        since = created - EPOCH
+        micros = (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
+        raw = f"v1:{micros}:{row[0]}".encode()
+        cursor = binascii.b2a_base64(raw, newline=False).translate(URLSAFE).rstrip(b"=").decode()
+        node = {
+            "id": row[0],
+            "object": "identity.verification_session",
+            "status": row[3].upper(),
+            "type": row[4].upper(),
+            "created": f"{row[2][:10]}T{row[2][11:]}Z",
+            "livemode": bool(row[1]),
+            "clientReferenceId": row[5],
+            "metadata": orjson.loads(row[6]),
+        }
+        edges.append({"cursor": cursor, "node": node})
+    page_info = {
+        "hasNextPage": len(rows) > size,
+        "endCursor": edges[-1]["cursor"] if edges else None,
+    }
+    return orjson.dumps({"data": {"verificationSessions": {"edges": edges, "pageInfo": page_info}}})
+
+
 def unauthorized() -> Response:
     return Response(b'{"error":"unauthorized"}', 401, media_type="application/json")
 
@@ -127,7 +184,17 @@ def sqlite_app(path: str) -> Starlette:
             orjson.dumps(session(row, orjson.loads(row[6]))), media_type="application/json"
         )
 
-    return Starlette(routes=[Route("/sessions", page), Route("/sessions/{id}", one)])
+    async def floor(request: Request) -> Response:
+        found = scope(request)
+        if found is None:
+            return unauthorized()
+        size = int(request.query_params.get("first", "10"))
+        body = floor_page(db, found, size, request.query_params["after"])
+        return Response(body, media_type="application/json")
+
+    return Starlette(
+        routes=[Route("/sessions", page), Route("/sessions/{id}", one), Route("/floor", floor)]
+    )
 
 
 def postgres_app(url: str) -> Starlette:

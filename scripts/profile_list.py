@@ -122,6 +122,7 @@ def main() -> None:
     loop.run_until_complete(lifespan.__aenter__())
     try:
         gateway, twin_call = loop.run_until_complete(_requests(app, twin, key, args))
+        floor = None if args.get else loop.run_until_complete(_floor(twin, gateway, key))
         gc.collect()
         gc.freeze()
         for call in (gateway, twin_call):  # warm-up
@@ -142,15 +143,21 @@ def main() -> None:
             profiler.stop()
             print(profiler.output_text(unicode=False, color=False, show_all=False))
             return
-        best = {"gateway": float("inf"), "twin": float("inf")}
+        calls = {"gateway": gateway, "twin": twin_call}
+        if floor is not None:
+            calls["floor"] = floor
+        best = dict.fromkeys(calls, float("inf"))
         for _ in range(args.rounds):
-            for name, call in (("gateway", gateway), ("twin", twin_call)):
+            for name, call in calls.items():
                 start = time.perf_counter()
                 loop.run_until_complete(_measured_requests(call, args.requests))
                 best[name] = min(best[name], (time.perf_counter() - start) / args.requests)
         g, t = best["gateway"] * 1e6, best["twin"] * 1e6
         name = "single get" if args.get else "list-50"
         print(f"{name} in-process: gateway {g:.0f} us, twin {t:.0f} us, twin/gateway {t / g:.3f}x")
+        if floor is not None:
+            f = best["floor"] * 1e6
+            print(f"  the same response by hand (floor): {f:.0f} us, twin/floor {t / f:.3f}x")
     finally:
         loop.run_until_complete(lifespan.__aexit__(None, None, None))
         loop.close()
@@ -181,6 +188,14 @@ async def _requests(
         gateway = Caller(app, "POST", "/graphql", b"", body, key)
         twin_call = Caller(twin, "GET", f"/sessions/{gateway_ids[0]}", b"", b"", key)
     return gateway, twin_call
+
+
+async def _floor(twin: Any, gateway: Caller, key: str) -> Caller:
+    """The twin's hand-written list-50 (`/floor`), checked to answer the gateway's bytes."""
+    after = orjson.loads(gateway.body)["variables"]["after"]
+    floor = Caller(twin, "GET", "/floor", f"first=50&after={after}".encode(), b"", key)
+    assert await floor() == await gateway(), "the floor does not answer the gateway's bytes"
+    return floor
 
 
 if __name__ == "__main__":
