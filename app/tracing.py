@@ -39,7 +39,7 @@ from app.settings import Settings
 from app.web.requests import loggable_path
 
 if TYPE_CHECKING:
-    from graphql import DocumentNode
+    from graphql import OperationDefinitionNode
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Span, SpanKind, Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -134,36 +134,25 @@ def _otlp_provider(endpoint: str) -> TracerProvider:
 # --- GraphQL operations -----------------------------------------------------------------------
 
 
-async def operation(
-    execution: Awaitable[T],
-    parse: Callable[[str], DocumentNode],
-    query: str,
-    operation_name: str | None,
-) -> T:
+async def operation(execution: Awaitable[T], node: OperationDefinitionNode | None) -> T:
     """`execution` (the operation's run, not started yet) awaited inside a span named by the
     operation's type and name (`query ListSessions`, an anonymous one `query`). The caller checks
     `operation_tracer` first, so that while tracing is off it pays only that check.
 
-    `parse` is the limiter's (cached) parser, which the execution uses too. The name comes from
-    the document's operation, never from the request's `operationName` alone; the document and
-    the variables are not recorded.
+    `node` is the operation the request runs (`QueryLimiter.operation`, from the parse the
+    execution uses too; None when there is none): the name comes from the document, never from
+    the request's `operationName` alone; the document and the variables are not recorded.
     """
     tracer = operation_tracer
     if tracer is None:
         return await execution
-    with _operation_span(tracer, parse, query, operation_name):
+    with _operation_span(tracer, node):
         return await execution
 
 
 def _operation_span(
-    tracer: Tracer, parse: Callable[[str], DocumentNode], query: str, operation_name: str | None
+    tracer: Tracer, node: OperationDefinitionNode | None
 ) -> AbstractContextManager[object]:
-    from graphql import GraphQLError, get_operation_ast
-
-    try:
-        node = get_operation_ast(parse(query), operation_name)
-    except (GraphQLError, TypeError):  # not a document, or not text: execution says why
-        node = None
     if node is None:
         return _span(tracer, "GraphQL Operation", {})
     kind = node.operation.value

@@ -166,7 +166,7 @@ class GraphQLEndpoint:
                 execution = self._execute(request, query, variables, operation_name, principal)
                 if tracing.operation_tracer is not None:
                     execution = tracing.operation(
-                        execution, self.schema.limiter.parse, query, operation_name
+                        execution, self.schema.limiter.operation(query, operation_name)
                     )
                 result = await execution
                 for error in result.errors or ():

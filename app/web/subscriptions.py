@@ -221,10 +221,11 @@ class _Connection:
             raise _Close(4400, "Invalid message received")
         # The limit of HTTP bodies (orjson alone stops at 1,024 levels); JSON cannot nest deeper
         # than it has brackets, so most messages need no walk.
-        opening = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
-        if raw.count(opening[0]) + raw.count(opening[1]) > MAX_JSON_DEPTH and nests_deeper_than(
-            parsed, MAX_JSON_DEPTH
-        ):
+        if isinstance(raw, bytes):
+            brackets = raw.count(b"[") + raw.count(b"{")
+        else:
+            brackets = raw.count("[") + raw.count("{")
+        if brackets > MAX_JSON_DEPTH and nests_deeper_than(parsed, MAX_JSON_DEPTH):
             raise _Close(4400, f"The message nests JSON more than {MAX_JSON_DEPTH} levels deep")
         return parsed
 
