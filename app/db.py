@@ -24,8 +24,9 @@ import asyncio
 import logging
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -172,6 +173,14 @@ def write_options() -> dict[str, Any]:
     return {_WRITE: True}
 
 
+# Work that each write transaction of the current task does last, inside the transaction, so
+# that it commits exactly when the transaction's own work does (an idempotency claim recording
+# that its request wrote: see app.web.idempotency). Set around a request; unset elsewhere.
+before_commit: ContextVar[Callable[[AsyncSession], Awaitable[None]] | None] = ContextVar(
+    "before_commit", default=None
+)
+
+
 @asynccontextmanager
 async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """One write transaction: committed when the block ends, rolled back if it raises. After a
@@ -181,6 +190,8 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     ) as session:
         async with session.begin():
             yield session
+            if (last := before_commit.get()) is not None:
+                await last(session)
         if session.info.pop(_AFTER_COMMIT, False):
             for callback in _ON_COMMIT.get(engine, ()):
                 callback()

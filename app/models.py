@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    false,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -257,6 +267,8 @@ class IdempotencyKey(SQLModel, table=True):
     Inserted, and committed, before the mutation runs: the primary key makes a concurrent second
     claim of the same key fail. `status_code` stays null while the first request runs; then the
     response is stored whole, for retries to get back byte for byte until `expires_at` (24 h).
+    `wrote` is set by every write transaction of the request, in that transaction: a claim whose
+    request committed work is never released or taken over, even when its response was lost.
     """
 
     __tablename__ = "idempotency_keys"
@@ -272,6 +284,7 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int | None = None
     content_type: str | None = Field(default=None, max_length=255)
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary(), nullable=True))
+    wrote: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class WebhookEndpoint(SQLModel, table=True):

@@ -74,6 +74,7 @@ _REFUSALS = {
     Refusal.INVALID: (400, "invalid_request_error"),
     Refusal.REUSED: (400, "idempotency_error"),
     Refusal.IN_PROGRESS: (409, "idempotency_error"),
+    Refusal.RESPONSE_LOST: (409, "idempotency_error"),
 }
 
 

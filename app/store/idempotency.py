@@ -55,7 +55,8 @@ async def claim(
     """Claim `key` for a request that is about to run; commit the caller's transaction at once.
 
     A record that expired, or a claim made before `abandoned_before` whose request never finished
-    (its process died), no longer holds the key and is replaced.
+    (its process died) and never wrote, no longer holds the key and is replaced. A claim that
+    wrote holds the key until it expires: its request is not run twice.
 
     Returns:
         None when the claim is ours; otherwise the record that holds the key: a claim whose
@@ -71,7 +72,8 @@ async def claim(
             or_(
                 col(IdempotencyKey.expires_at) <= now,
                 (col(IdempotencyKey.status_code).is_(None))
-                & (col(IdempotencyKey.created) <= abandoned_before),
+                & (col(IdempotencyKey.created) <= abandoned_before)
+                & col(IdempotencyKey.wrote).is_(False),
             ),
         )
     )
@@ -124,13 +126,29 @@ async def finish(
     return bool(result.rowcount)
 
 
+async def mark_wrote(db: AsyncSession, *, scope: Scope, key: str, claimed_at: datetime) -> None:
+    """Record, in the caller's write transaction, that the request holding the claim made at
+    `claimed_at` commits work with it."""
+    await db.exec(
+        update(IdempotencyKey)
+        .where(
+            _this_key(scope, key),
+            col(IdempotencyKey.created) == claimed_at,
+            col(IdempotencyKey.status_code).is_(None),
+        )
+        .values(wrote=True)
+    )
+
+
 async def release(db: AsyncSession, *, scope: Scope, key: str, claimed_at: datetime) -> None:
-    """Give up the claim made at `claimed_at`, so that a retry runs the request afresh."""
+    """Give up the claim made at `claimed_at`, so that a retry runs the request afresh; unless
+    its request wrote (`mark_wrote`): then the claim stays, and the request is not run again."""
     await db.exec(
         delete(IdempotencyKey).where(
             _this_key(scope, key),
             col(IdempotencyKey.created) == claimed_at,
             col(IdempotencyKey.status_code).is_(None),
+            col(IdempotencyKey.wrote).is_(False),
         )
     )
 

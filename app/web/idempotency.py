@@ -8,6 +8,8 @@
     the same key and request, finished    the stored response, byte for byte (status, content
                                           type, body), with `Idempotent-Replayed: true`
     the same key and request, running     409 IDEMPOTENCY_REQUEST_IN_PROGRESS; nothing runs
+    the same key and request, which wrote and lost its response, past the claim's lease
+                                          409 IDEMPOTENCY_RESPONSE_LOST; nothing runs
     the same key, another request         400 IDEMPOTENCY_KEY_REUSED; nothing runs
 
 Keys are scoped to the caller's account and mode: another account, or the other mode of the same
@@ -21,8 +23,12 @@ inside a resolver is answered as a masked INTERNAL_SERVER_ERROR, stored and repl
 answer (Stripe replays its 500s): the mutation's own transaction rolled back, but the gateway does
 not guess whether running it again is wise. An exception that escapes before any response exists
 releases the claim, so a retry runs the request afresh. A claim whose process died mid-request is
-abandoned after `CLAIM_LEASE`; the next retry then takes the key over. Expired records are purged
-by the background worker (`app.services.retention`), never a claim still within its lease.
+abandoned after `CLAIM_LEASE`; the next retry then takes the key over. Both only when the request
+wrote nothing: every write transaction of a keyed request marks its claim (`store.mark_wrote`,
+through `app.db.before_commit`) in the transaction itself, so the mark commits exactly when the
+request's work does, even a COMMIT whose reply never came back. A marked claim is kept until it
+expires, and its request is never run twice. Expired records are purged by the background worker
+(`app.services.retention`), never a claim still within its lease.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import database_fault, read_session, write_session
+from app.db import before_commit, database_fault, read_session, write_session
 from app.domain.access import Principal
 from app.domain.retention import DEFAULT_KEY_LIFETIME
 from app.metrics import Metrics
@@ -133,17 +140,30 @@ class Idempotency:
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
-            answer = _answer_for(holder, request_hash, media_type, refuse, self.lifetime)
+            answer = _answer_for(
+                holder, request_hash, media_type, refuse, self.lifetime, now=claimed_at
+            )
             if self.metrics is not None and REPLAYED_HEADER in answer.headers:
                 self.metrics.replayed()
             return answer
+
+        async def mark_wrote(db: AsyncSession) -> None:
+            await store.mark_wrote(db, scope=principal.scope, key=key, claimed_at=claimed_at)
+
+        # Every write transaction of the request marks the claim as it commits (and so only if it
+        # commits): whether the request wrote is then known even when its COMMIT was cut off.
         try:
-            response = await run()
+            marking = before_commit.set(mark_wrote)
+            try:
+                response = await run()
+            finally:
+                before_commit.reset(marking)
         except Exception:
             await self._release(principal, key, claimed_at)
             raise
         if response.status_code in (503, 507):
-            # The database failed the request and nothing was written: a retry runs it again.
+            # The database failed the request: a retry runs it again, unless it wrote (the
+            # release then keeps the claim).
             await self._release(principal, key, claimed_at)
             return response
         await self._store(principal, key, claimed_at, response)
@@ -223,12 +243,14 @@ class Refusal(Enum):
     INVALID = "invalid"  # the key itself breaks the rules
     REUSED = "reused"  # the key was used for another request
     IN_PROGRESS = "in_progress"  # the first request with the key is still running
+    RESPONSE_LOST = "response_lost"  # the first request wrote, then its response was lost
 
 
 _GRAPHQL_REFUSALS = {
     Refusal.INVALID: (400, "IDEMPOTENCY_KEY_INVALID"),
     Refusal.REUSED: (400, "IDEMPOTENCY_KEY_REUSED"),
     Refusal.IN_PROGRESS: (409, "IDEMPOTENCY_REQUEST_IN_PROGRESS"),
+    Refusal.RESPONSE_LOST: (409, "IDEMPOTENCY_RESPONSE_LOST"),
 }
 
 
@@ -238,6 +260,8 @@ def _answer_for(
     media_type: str,
     refuse: Callable[[Refusal, str], Response],
     lifetime: timedelta,
+    *,
+    now: datetime,
 ) -> Response:
     if holder.fingerprint != request_hash:
         return refuse(
@@ -246,6 +270,13 @@ def _answer_for(
             f"{_hours(lifetime)}; send a new key for a new request.",
         )
     if holder.status_code is None or holder.body is None:
+        if holder.wrote and holder.created <= now - CLAIM_LEASE:
+            return refuse(
+                Refusal.RESPONSE_LOST,
+                "The request first sent with this Idempotency-Key changed data, but its response "
+                "was lost (the database connection or the process failed as it finished); it is "
+                "not run again. Read the objects it would have changed to see their state.",
+            )
         return refuse(
             Refusal.IN_PROGRESS,
             "A request with this Idempotency-Key is still running; retry once it has "

@@ -89,9 +89,10 @@ def arrange_claim(
     request_hash: str,
     age: timedelta = timedelta(0),
     response: bytes | None = None,
+    wrote: bool = False,
 ) -> None:
     """Leave a claim (finished with `response`, or still running) made `age` ago, as a request
-    on another process would have."""
+    on another process would have; with `wrote`, one whose request committed work."""
 
     async def go() -> None:
         engine = create_engine(api.server.database.url)
@@ -111,6 +112,11 @@ def arrange_claim(
                     )
                     is None
                 )
+            if wrote:
+                async with write_session(engine) as db:
+                    await idempotency_store.mark_wrote(
+                        db, scope=scope, key=idempotency_key, claimed_at=claimed_at
+                    )
             if response is not None:
                 async with write_session(engine) as db:
                     await idempotency_store.finish(
@@ -457,3 +463,67 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(api: Api) -> None:
     assert response.json()["data"]["createVerificationSession"]["userErrors"] == []
     assert count_sessions(api) == 1
     assert_same_bytes(keyed(api, CREATE, INPUT, KEY), response)
+
+
+def test_a_claim_whose_request_wrote_is_not_run_again_after_its_lease(api: Api) -> None:
+    # given: a claim whose request committed work and then lost its response (its process died,
+    # or its COMMIT was cut off), older than the lease
+    principal = secret_key_principal(api)
+    arrange_claim(
+        api,
+        idempotency_key=KEY,
+        request_hash=fingerprint(principal, CREATE, INPUT, None),
+        age=CLAIM_LEASE + timedelta(seconds=1),
+        wrote=True,
+    )
+    # when
+    response = keyed(api, CREATE, INPUT, KEY)
+    # then: refused by name, and nothing ran again
+    assert response.status_code == 409
+    assert error_codes(response) == ["IDEMPOTENCY_RESPONSE_LOST"]
+    assert "changed data, but its response was lost" in response.json()["errors"][0]["message"]
+    assert count_sessions(api) == 0
+    # and another request with the key is still told it was used for another request
+    assert error_codes(keyed(api, CREATE, OTHER_INPUT, KEY)) == ["IDEMPOTENCY_KEY_REUSED"]
+
+
+def test_a_claim_whose_request_wrote_is_in_progress_within_its_lease(api: Api) -> None:
+    principal = secret_key_principal(api)
+    arrange_claim(
+        api,
+        idempotency_key=KEY,
+        request_hash=fingerprint(principal, CREATE, INPUT, None),
+        wrote=True,
+    )
+    response = keyed(api, CREATE, INPUT, KEY)
+    assert response.status_code == 409
+    assert error_codes(response) == ["IDEMPOTENCY_REQUEST_IN_PROGRESS"]
+    assert count_sessions(api) == 0
+
+
+def test_a_request_marks_its_claim_as_it_commits(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a keyed create whose write transaction commits, then whose endpoint fails before
+    # any response exists (as a process dying there would leave it)
+    original = graphql_endpoint.GraphQLEndpoint._execute
+
+    async def commit_then_fail(self: Any, *args: Any, **kwargs: Any) -> None:
+        await original(self, *args, **kwargs)
+        raise RuntimeError("the endpoint failed after the mutation committed")
+
+    monkeypatch.setattr(graphql_endpoint.GraphQLEndpoint, "_execute", commit_then_fail)
+    crashed = keyed(api, CREATE, INPUT, KEY)
+    monkeypatch.undo()
+    # when: retried with the same key
+    retry = keyed(api, CREATE, INPUT, KEY)
+    # then: the claim was kept, so the create ran once
+    assert crashed.status_code == 500
+    assert retry.status_code == 409
+    assert error_codes(retry) == ["IDEMPOTENCY_REQUEST_IN_PROGRESS"]
+    assert count_sessions(api) == 1
+
+
+def test_every_refusal_has_an_answer_on_both_surfaces() -> None:
+    from app.rest.http import _REFUSALS
+    from app.web.idempotency import _GRAPHQL_REFUSALS, Refusal
+
+    assert set(_REFUSALS) == set(_GRAPHQL_REFUSALS) == set(Refusal)
