@@ -151,6 +151,7 @@ def create_app(
         task = asyncio.create_task(worker.run(stop)) if run_worker else None
         feed_task = asyncio.create_task(feed.run(stop))
         metrics_task = asyncio.create_task(metrics.run(stop))
+        releases_task = asyncio.create_task(graphql.idempotency.run(stop))
         # Other processes' changes wake the feed at once (app.services.notices): Postgres's
         # NOTIFY, and Redis pub/sub when REDIS_URL is set.
         notices_task = asyncio.create_task(
@@ -168,6 +169,7 @@ def create_app(
             stop.set()
             await feed_task
             await metrics_task
+            await releases_task
             await notices_task
             if redis_notices is not None and redis_task is not None:
                 await redis_task

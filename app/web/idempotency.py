@@ -33,6 +33,8 @@ expires, and its request is never run twice. Expired records are purged by the b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -48,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.db import before_commit, database_fault, read_session, write_session
-from app.domain.access import Principal
+from app.domain.access import Principal, Scope
 from app.domain.retention import DEFAULT_KEY_LIFETIME
 from app.metrics import Metrics
 from app.models import IdempotencyKey, utcnow
@@ -64,6 +66,8 @@ LIFETIME = DEFAULT_KEY_LIFETIME
 # Far longer than any mutation runs (a write waits at most 30 s for a database lock), so a claim
 # this old belongs to a process that died.
 CLAIM_LEASE = timedelta(minutes=5)
+# How often a process retries the releases it could not make while the database was down.
+RELEASE_RETRY_SECONDS = 1.0
 _CLAIM_ATTEMPTS = 3
 
 
@@ -134,9 +138,9 @@ class Idempotency:
         response, stored; the stored one; or `refuse(why, message)` in the surface's shape."""
         if (problem := key_problem(key)) is not None:
             return refuse(Refusal.INVALID, problem)
-        stale = self._unreleased.get(_slot(principal, key))
+        stale = self._unreleased.get(_slot(principal.scope, key))
         if stale is not None:
-            await self._release(principal, key, stale)
+            await self._release(principal.scope, key, stale)
         claimed_at = self.clock()
         holder = await self._claim(principal, key, request_hash, claimed_at)
         if holder is not None:
@@ -159,12 +163,12 @@ class Idempotency:
             finally:
                 before_commit.reset(marking)
         except Exception:
-            await self._release(principal, key, claimed_at)
+            await self._release(principal.scope, key, claimed_at)
             raise
         if response.status_code in (503, 507):
             # The database failed the request: a retry runs it again, unless it wrote (the
             # release then keeps the claim).
-            await self._release(principal, key, claimed_at)
+            await self._release(principal.scope, key, claimed_at)
             return response
         await self._store(principal, key, claimed_at, response)
         return response
@@ -198,14 +202,28 @@ class Idempotency:
             expires_at=claimed_at + self.lifetime,
         )
 
-    async def _release(self, principal: Principal, key: str, claimed_at: datetime) -> None:
-        slot = _slot(principal, key)
+    async def run(self, stop: asyncio.Event) -> None:
+        """Every RELEASE_RETRY_SECONDS until `stop`, and once more then: release the claims
+        this process could not release while the database was down, so that once it is back a
+        retry runs whichever process it reaches, without waiting out the claim's lease."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RELEASE_RETRY_SECONDS)
+            for slot, claimed_at in list(self._unreleased.items()):
+                account_id, livemode, key = slot
+                scope = Scope(account_id=account_id, livemode=livemode)
+                await self._release(scope, key, claimed_at)
+                if slot in self._unreleased:
+                    break  # the database is still down: the rest wait for the next round
+
+    async def _release(self, scope: Scope, key: str, claimed_at: datetime) -> None:
+        slot = _slot(scope, key)
         try:
             async with write_session(self.engine) as db:
-                await store.release(db, scope=principal.scope, key=key, claimed_at=claimed_at)
+                await store.release(db, scope=scope, key=key, claimed_at=claimed_at)
         except Exception as error:
-            # The request's own failure is the one to report; the release is retried at the
-            # key's next use here, and otherwise the claim runs out with its lease.
+            # The request's own failure is the one to report; the release is retried by `run`
+            # and at the key's next use here, and otherwise the claim runs out with its lease.
             if database_fault(error) is None:
                 logger.warning("could not release an idempotency key", exc_info=True)
             if len(self._unreleased) < _UNRELEASED_KEPT:
@@ -341,5 +359,5 @@ def _hours(lifetime: timedelta) -> str:
     return "hour" if hours == 1 else f"{hours} hours"
 
 
-def _slot(principal: Principal, key: str) -> tuple[str, bool, str]:
-    return (principal.scope.account_id, principal.scope.livemode, key)
+def _slot(scope: Scope, key: str) -> tuple[str, bool, str]:
+    return (scope.account_id, scope.livemode, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 from typing import Any
@@ -9,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db import create_engine, write_session
+from app.db import create_engine, read_session, write_session
 from app.domain.access import Principal, Scope
 from app.models import utcnow
 from app.store import idempotency as idempotency_store
 from app.store import sessions as session_store
 from app.web import graphql as graphql_endpoint
-from app.web.idempotency import CLAIM_LEASE, LIFETIME, fingerprint
+from app.web.idempotency import CLAIM_LEASE, LIFETIME, Idempotency, fingerprint
 from tests.conftest import Api, run
 
 CREATE = """
@@ -527,3 +528,42 @@ def test_every_refusal_has_an_answer_on_both_surfaces() -> None:
     from app.web.idempotency import _GRAPHQL_REFUSALS, Refusal
 
     assert set(_REFUSALS) == set(_GRAPHQL_REFUSALS) == set(Refusal)
+
+
+def test_a_claim_left_unreleased_in_an_outage_is_released_without_a_retry(api: Api) -> None:
+    # given: a running claim this process could not release (the database was down then)
+    principal = secret_key_principal(api)
+    arrange_claim(
+        api, idempotency_key=KEY, request_hash=fingerprint(principal, CREATE, INPUT, None)
+    )
+
+    async def go() -> bool:
+        engine = create_engine(api.server.database.url)
+        idempotency = Idempotency(engine=engine)
+        async with read_session(engine) as db:
+            record = await idempotency_store.get_record(db, scope=principal.scope, key=KEY)
+        assert record is not None
+        idempotency._unreleased[(api.account_id, False, KEY)] = record.created
+        stop = asyncio.Event()
+        releasing = asyncio.create_task(idempotency.run(stop))
+        try:
+            # when: the database answers again, with no request using the key
+            for _ in range(100):
+                async with read_session(engine) as db:
+                    if (
+                        await idempotency_store.get_record(db, scope=principal.scope, key=KEY)
+                        is None
+                    ):
+                        return True
+                await asyncio.sleep(0.05)
+            return False
+        finally:
+            stop.set()
+            await releasing
+            await engine.dispose()
+
+    # then: the claim goes within seconds, so a retry reaching any process runs
+    assert run(go())
+    response = keyed(api, CREATE, INPUT, KEY)
+    assert response.status_code == 200
+    assert count_sessions(api) == 1
