@@ -83,11 +83,13 @@ class CommitCutter:
         server, to_server = await asyncio.open_connection(*self.upstream)
         inserted = False
         cut = False
+        committed = asyncio.Event()
 
         async def replies() -> None:
             while data := await server.read(65536):
                 if cut:
-                    return  # the COMMIT's reply, and anything after it, never arrives
+                    committed.set()  # Postgres answered the COMMIT: it is durable
+                    return  # and its answer never reaches the gateway
                 to_client.write(data)
                 await to_client.drain()
             to_client.close()  # Postgres closed the connection: so does the proxy
@@ -100,7 +102,7 @@ class CommitCutter:
                     self.armed, cut = False, True
                     to_server.write(data)
                     await to_server.drain()
-                    await asyncio.sleep(0.5)  # Postgres commits; its reply is dropped
+                    await asyncio.wait_for(committed.wait(), 30)
                     self.cut.set()
                     return
                 to_server.write(data)
