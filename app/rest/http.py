@@ -70,11 +70,11 @@ class Call:
 Handler = Callable[[Request, Call], Awaitable[Any]]
 
 
-_REFUSALS = {
-    Refusal.INVALID: (400, "invalid_request_error"),
-    Refusal.REUSED: (400, "idempotency_error"),
-    Refusal.IN_PROGRESS: (409, "idempotency_error"),
-    Refusal.RESPONSE_LOST: (409, "idempotency_error"),
+_REFUSAL_TYPES = {
+    Refusal.INVALID: "invalid_request_error",
+    Refusal.REUSED: "idempotency_error",
+    Refusal.IN_PROGRESS: "idempotency_error",
+    Refusal.RESPONSE_LOST: "idempotency_error",
 }
 
 
@@ -140,7 +140,7 @@ class Rest:
                     request_hash=fingerprint(call, request),
                     run=run,
                     refuse=lambda refusal, message: StripeError(
-                        *_REFUSALS[refusal], message
+                        refusal.status, _REFUSAL_TYPES[refusal], message
                     ).response(),
                     media_type="application/json",
                 )

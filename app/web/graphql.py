@@ -162,19 +162,18 @@ class GraphQLEndpoint:
                 )
             )
 
+            operation = self.schema.limiter.operation(query, operation_name)
+
             async def run() -> Response:
                 execution = self._execute(request, query, variables, operation_name, principal)
                 if tracing.operation_tracer is not None:
-                    execution = tracing.operation(
-                        execution, self.schema.limiter.operation(query, operation_name)
-                    )
+                    execution = tracing.operation(execution, operation)
                 result = await execution
                 for error in result.errors or ():
                     if (code := database_fault(error.original_error)) is not None:
                         # Nothing was committed: answer 503, and let a keyed retry run again.
                         raise DatabaseFault(code)
                 if self.metrics is not None:
-                    operation = self.schema.limiter.operation(query, operation_name)
                     self.metrics.observe_graphql(operation_type_of(operation), result.errors)
                 return self._response(result, media_type)
 
@@ -185,6 +184,7 @@ class GraphQLEndpoint:
                 query=query,
                 variables=variables,
                 operation_name=operation_name,
+                operation=operation,
                 media_type=media_type,
                 run=run,
             )

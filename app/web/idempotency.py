@@ -43,7 +43,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import OperationDefinitionNode, OperationType
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -98,22 +98,30 @@ class Idempotency:
         query: str,
         variables: dict[str, Any] | None,
         operation_name: str | None,
+        operation: OperationDefinitionNode | None,
         media_type: str,
         run: Callable[[], Awaitable[Response]],
     ) -> Response:
-        """The response to a GraphQL request: `run()`'s, or a stored one, or a refusal."""
+        """The response to a GraphQL request: `run()`'s, or a stored one, or a refusal. Only a
+        mutation is keyed: `operation` is the one the request runs (None for a document that
+        does not parse or has no such operation, which execution reports)."""
         key = request.headers.get(HEADER)
         if (
             key is None
             or principal is None
             or request.method != "POST"
-            or not is_mutation(query, operation_name)
+            or operation is None
+            or operation.operation != OperationType.MUTATION
         ):
             return await run()
 
         def refuse(refusal: Refusal, message: str) -> Response:
-            status, code = _GRAPHQL_REFUSALS[refusal]
-            return error_response(status=status, code=code, message=message, media_type=media_type)
+            return error_response(
+                status=refusal.status,
+                code=_GRAPHQL_CODES[refusal],
+                message=message,
+                media_type=media_type,
+            )
 
         return await self.respond_keyed(
             principal=principal,
@@ -258,17 +266,24 @@ class Idempotency:
 
 
 class Refusal(Enum):
-    INVALID = "invalid"  # the key itself breaks the rules
-    REUSED = "reused"  # the key was used for another request
-    IN_PROGRESS = "in_progress"  # the first request with the key is still running
-    RESPONSE_LOST = "response_lost"  # the first request wrote, then its response was lost
+    """Why a keyed request is not run, and its HTTP status on every surface; each surface
+    names it in its own error vocabulary (`_GRAPHQL_CODES`, REST's `_REFUSAL_TYPES`)."""
+
+    INVALID = ("invalid", 400)  # the key itself breaks the rules
+    REUSED = ("reused", 400)  # the key was used for another request
+    IN_PROGRESS = ("in_progress", 409)  # the first request with the key is still running
+    RESPONSE_LOST = ("response_lost", 409)  # the first request wrote, then its response was lost
+
+    @property
+    def status(self) -> int:
+        return self.value[1]
 
 
-_GRAPHQL_REFUSALS = {
-    Refusal.INVALID: (400, "IDEMPOTENCY_KEY_INVALID"),
-    Refusal.REUSED: (400, "IDEMPOTENCY_KEY_REUSED"),
-    Refusal.IN_PROGRESS: (409, "IDEMPOTENCY_REQUEST_IN_PROGRESS"),
-    Refusal.RESPONSE_LOST: (409, "IDEMPOTENCY_RESPONSE_LOST"),
+_GRAPHQL_CODES = {
+    Refusal.INVALID: "IDEMPOTENCY_KEY_INVALID",
+    Refusal.REUSED: "IDEMPOTENCY_KEY_REUSED",
+    Refusal.IN_PROGRESS: "IDEMPOTENCY_REQUEST_IN_PROGRESS",
+    Refusal.RESPONSE_LOST: "IDEMPOTENCY_RESPONSE_LOST",
 }
 
 
@@ -317,17 +332,6 @@ def key_problem(key: str) -> str | None:
     if not key or not all(" " <= char <= "~" for char in key):
         return "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
     return None
-
-
-def is_mutation(query: str, operation_name: str | None) -> bool:
-    """True when the operation the request selects is a mutation; False for anything else,
-    including documents that do not parse (execution reports those)."""
-    try:
-        document = parse(query, no_location=True)
-    except GraphQLError:
-        return False
-    operation = get_operation_ast(document, operation_name)
-    return operation is not None and operation.operation == OperationType.MUTATION
 
 
 def fingerprint(

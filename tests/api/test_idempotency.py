@@ -524,10 +524,10 @@ def test_a_request_marks_its_claim_as_it_commits(api: Api, monkeypatch: pytest.M
 
 
 def test_every_refusal_has_an_answer_on_both_surfaces() -> None:
-    from app.rest.http import _REFUSALS
-    from app.web.idempotency import _GRAPHQL_REFUSALS, Refusal
+    from app.rest.http import _REFUSAL_TYPES
+    from app.web.idempotency import _GRAPHQL_CODES, Refusal
 
-    assert set(_REFUSALS) == set(_GRAPHQL_REFUSALS) == set(Refusal)
+    assert set(_REFUSAL_TYPES) == set(_GRAPHQL_CODES) == set(Refusal)
 
 
 def test_a_claim_left_unreleased_in_an_outage_is_released_without_a_retry(api: Api) -> None:
