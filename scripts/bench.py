@@ -15,6 +15,11 @@ the driver alone (no GraphQL, no ORM, no middleware). And it measures:
                       GET /floor: the gateway's own response to that query (the same bytes,
                       checked), written by hand in plain Python for that query alone; it shows
                       how much of the gap to the twin the GraphQL response itself costs.
+    list cost         the same for a page of 1: each server's microseconds a request split
+                      into a part per request and a part per row (from the pages of 1 and 50);
+                      on SQLite also the gateway's req/s if its rows cost what the floor's do
+                      (its own per-request part plus 50 of the floor's rows), an upper bound
+                      on what any work on rows alone could reach.
     get p50 ms        `wrk -t1 -c1 --latency`: one session by id, `verificationSession(id:)`
                       against GET /sessions/<id>; the median latency.
                       Both figures run --rounds times (default 3), gateway and twin in turn,
@@ -412,36 +417,73 @@ def bench_list(
     twin_ids = [item["id"] for item in twin_page["data"]]
     if len(gateway_ids) != 50 or gateway_ids != twin_ids:
         raise Failure(f"list-50 differs: gateway {gateway_ids[:3]}… twin {twin_ids[:3]}…")
-    script = lua_post(directory, f"list-{backend}", key, body)
-    twin_url = f"{tw.base_url}/sessions?first=50&after={twin_cursor}"
     auth = {"Authorization": f"Bearer {key}"}
-    seconds = run.args.seconds
-    wrk(f"{gw.base_url}/graphql", connections=8, seconds=WARM_UP_SECONDS, script=script)
-    wrk(twin_url, connections=8, seconds=WARM_UP_SECONDS, headers=auth)
     # SQLite: the twin's hand-written answer to the gateway's own query (the floor), which must
     # be the gateway's bytes.
-    floor_url = f"{tw.base_url}/floor?first=50&after={cursor}" if backend == "sqlite" else None
-    if floor_url is not None:
-        answered = httpx.post(f"{gw.base_url}/graphql", json=body, headers=auth, timeout=60)
-        if httpx.get(floor_url, headers=auth, timeout=60).content != answered.content:
-            raise Failure("the floor does not answer the gateway's bytes")
-        wrk(floor_url, connections=8, seconds=WARM_UP_SECONDS, headers=auth)
-    g = t = f = 0.0
-    for _ in range(run.args.rounds):
-        gateway = wrk(f"{gw.base_url}/graphql", connections=8, seconds=seconds, script=script)
-        twin = wrk(twin_url, connections=8, seconds=seconds, headers=auth)
-        g, t = max(g, gateway.requests_per_second), max(t, twin.requests_per_second)
-        if floor_url is not None:
-            floor = wrk(floor_url, connections=8, seconds=seconds, headers=auth)
-            f = max(f, floor.requests_per_second)
+    floor = backend == "sqlite"
+    best = {}
+    for size in (50, 1):
+        variables = {"after": cursor}
+        query = LIST if size == 50 else LIST.replace("first: 50", f"first: {size}")
+        servers: dict[str, tuple[str, dict[str, Any]]] = {
+            "gateway": (f"{gw.base_url}/graphql", {"script": lua_post(
+                directory, f"list-{size}-{backend}", key, {"query": query, "variables": variables}
+            )}),
+            "twin": (f"{tw.base_url}/sessions?first={size}&after={twin_cursor}", {"headers": auth}),
+        }  # fmt: skip
+        if floor:
+            floor_url = f"{tw.base_url}/floor?first={size}&after={cursor}"
+            answered = httpx.post(
+                f"{gw.base_url}/graphql",
+                json={"query": query, "variables": variables},
+                headers=auth,
+                timeout=60,
+            )
+            if httpx.get(floor_url, headers=auth, timeout=60).content != answered.content:
+                raise Failure(f"the floor does not answer the gateway's bytes (first: {size})")
+            servers["floor"] = (floor_url, {"headers": auth})
+        best[size] = throughput(servers, run.args.rounds, run.args.seconds)
     gw.check_alive()
     tw.check_alive()
+    g, t = best[50]["gateway"], best[50]["twin"]
     run.add(Figure(backend, "list-50 req/s (8 connections)", f"{g:,.0f}", f"{t:,.0f}",
                    f"{g / t:.3f} gateway/twin"))  # fmt: skip
-    if floor_url is not None:
+    if floor:
+        f = best[50]["floor"]
         run.add(Figure(backend, "list-50 req/s, the same response by hand", f"{f:,.0f}",
                        f"{t:,.0f}", f"{f / t:.3f} floor/twin, gateway/floor {g / f:.3f}"))  # fmt: skip
+    # What a request costs, from the page of 1 and the page of 50: a fixed part and a part per
+    # row (microseconds of one worker's time at 8 connections, so HTTP included).
+    cost = {
+        name: (1e6 / best[1][name], (1e6 / best[50][name] - 1e6 / best[1][name]) / 49)
+        for name in best[50]
+    }
+    for name, (one, per_row) in cost.items():
+        run.add(Figure(backend, f"list cost us, {name}: per request + per row",
+                       f"{one - per_row:.0f} + {per_row:.2f}"))  # fmt: skip
+    if floor:
+        # The gateway's own fixed cost with the floor's cost per row: no GraphQL, no rules, no
+        # objects per row at all. Below 0.5 here, no per-row work alone can reach the goal.
+        fixed = cost["gateway"][0] - cost["gateway"][1]
+        bound = 1e6 / (fixed + 50 * cost["floor"][1])
+        run.add(Figure(backend, "list-50 req/s, gateway at the floor's cost per row",
+                       f"{bound:,.0f}", f"{t:,.0f}", f"{bound / t:.3f} bound/twin"))  # fmt: skip
     return session_id, cursor
+
+
+def throughput(
+    servers: dict[str, tuple[str, dict[str, Any]]], rounds: int, seconds: float
+) -> dict[str, float]:
+    """The best req/s of each server (`wrk -c8` on its URL with its options) over `rounds`
+    rounds, the servers in turn, after a warm-up of each."""
+    for url, options in servers.values():
+        wrk(url, connections=8, seconds=WARM_UP_SECONDS, **options)
+    best = dict.fromkeys(servers, 0.0)
+    for _ in range(rounds):
+        for name, (url, options) in servers.items():
+            result = wrk(url, connections=8, seconds=seconds, **options)
+            best[name] = max(best[name], result.requests_per_second)
+    return best
 
 
 def bench_get(run: Run, backend: str, gw: Process, tw: Process, key: str, session_id: str,
